@@ -1,0 +1,58 @@
+package providers
+
+import "context"
+
+// Read-only inspections that live lint rules use. A provider implements the
+// ones that make sense for its cloud; lint type-asserts for them.
+
+// NetworkInspector reports, for AWS, whether instances launched in a region
+// can reach the internet.
+type NetworkInspector interface {
+	// InspectNetwork describes the subnets instances could land in: the given
+	// subnet, else the given VPC's, else the default VPC's, else every VPC's.
+	InspectNetwork(ctx context.Context, req NetworkRequest) (*NetworkFacts, error)
+}
+
+// NetworkRequest narrows InspectNetwork.
+type NetworkRequest struct {
+	Region   string
+	VPCID    string
+	SubnetID string
+}
+
+// NetworkFacts are the network facts of one region.
+type NetworkFacts struct {
+	Region        string
+	HasDefaultVPC bool
+	Subnets       []SubnetFacts
+}
+
+// SubnetFacts describes one subnet's route to the internet.
+type SubnetFacts struct {
+	ID               string
+	VPCID            string
+	AvailabilityZone string
+	// RouteTableID is the explicitly associated table, else the VPC's main one.
+	RouteTableID     string
+	RouteTableIsMain bool
+	// DefaultRouteTarget is the target of 0.0.0.0/0 (igw-…, nat-…, pcx-…), or "".
+	DefaultRouteTarget  string
+	MapPublicIPOnLaunch bool
+}
+
+// GPUNodeInspector reports, for Kubernetes, the nodes that have GPUs or GPU labels.
+type GPUNodeInspector interface {
+	GPUNodes(ctx context.Context) ([]GPUNode, error)
+}
+
+// GPUNode is one node with GPU capacity or a GPU label.
+type GPUNode struct {
+	Name string
+	// GPUCapacity is nvidia.com/gpu from capacity (or allocatable).
+	GPUCapacity  int64
+	InstanceType string
+	Labels       map[string]string
+	// Detected is the accelerator inferred from labels or instance type
+	// (canonical catalog name), or "" when it cannot be inferred.
+	Detected string
+}

@@ -1,0 +1,162 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/skyplan/skyplan/internal/catalog"
+)
+
+// validate checks what the HCL schema cannot: clouds are declared and fit the
+// resource type, locations are present, accelerators resolve to an instance
+// type. Domain rules that a user may want to silence (disk tier per family,
+// TPU Node, region offerings, bucket naming) are lint rules, not load errors.
+func validate(cfg *Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	errAt := func(rng hcl.Range, summary, detail string) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()})
+	}
+	for _, r := range cfg.Resources {
+		s := r.Schema()
+		cloudName := r.Cloud()
+		cloud, declared := cfg.Clouds[cloudName]
+		if !declared {
+			errAt(r.Range("cloud"), "Reference to undeclared cloud",
+				fmt.Sprintf("%s uses cloud %q, but there is no cloud %q block. Add one, e.g.:\n  cloud %q {\n    capabilities = [%q]\n  }",
+					r.Address(), cloudName, cloudName, cloudName, s.Needs))
+			continue
+		}
+		if !contains(s.Clouds, cloudName) {
+			errAt(r.Range("cloud"), "Unsupported cloud for "+r.Type,
+				fmt.Sprintf("A %s can run on %s, not %q.", r.Type, strings.Join(s.Clouds, " or "), cloudName))
+			continue
+		}
+		if v, ok := r.Attrs["nodes"].(int64); ok && v < 0 {
+			errAt(r.Range("nodes"), "Invalid nodes", "nodes must be 0 or more.")
+		}
+		if v, ok := r.Attrs["disk_size"].(int64); ok && v < 1 {
+			errAt(r.Range("disk_size"), "Invalid disk_size", "disk_size is in GB and must be at least 1.")
+		}
+		if tier := r.String("disk_tier"); tier != "" && !contains(catalog.DiskTiers, tier) {
+			errAt(r.Range("disk_tier"), "Invalid disk_tier",
+				fmt.Sprintf("disk_tier %q is not one of %s.", tier, strings.Join(catalog.DiskTiers, ", ")))
+		}
+		switch r.Type {
+		case TypeCluster, TypeJobsController:
+			diags = append(diags, validateCompute(cfg, r, cloud)...)
+		case TypeBucket:
+			if cloudName == "aws" && r.String("region") == "" {
+				if regions := cloud.StringList("regions"); len(regions) > 0 {
+					r.Attrs["region"] = regions[0]
+				} else {
+					errAt(r.DeclRange, "Missing region", fmt.Sprintf("%s is on aws and needs region (or regions in the cloud \"aws\" block).", r.Address()))
+				}
+			}
+			if cloudName == "gcp" && r.String("location") == "" {
+				r.Attrs["location"] = "US"
+			}
+		}
+		if r.Type == TypeJobsController {
+			for _, jc := range r.StringList("job_clouds") {
+				if _, ok := cfg.Clouds[jc]; !ok {
+					errAt(r.Range("job_clouds"), "Reference to undeclared cloud",
+						fmt.Sprintf("job_clouds names %q, but there is no cloud %q block.", jc, jc))
+				}
+			}
+		}
+	}
+	return diags
+}
+
+// validateCompute fills the location default and resolves instance_type from
+// accelerators through the catalog, so plans compare concrete machine types.
+func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	errAt := func(rng hcl.Range, summary, detail string) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()})
+	}
+	switch cloud.Name {
+	case "aws":
+		if r.String("region") == "" {
+			if regions := cloud.StringList("regions"); len(regions) > 0 {
+				r.Attrs["region"] = regions[0]
+			} else {
+				errAt(r.DeclRange, "Missing region", fmt.Sprintf("%s is on aws and needs region (or regions in the cloud \"aws\" block).", r.Address()))
+			}
+		}
+		if r.String("zone") != "" && !strings.HasPrefix(r.String("zone"), r.String("region")) {
+			errAt(r.Range("zone"), "Zone outside region", fmt.Sprintf("zone %q is not in region %q.", r.String("zone"), r.String("region")))
+		}
+	case "gcp":
+		if r.String("zone") == "" {
+			errAt(r.DeclRange, "Missing zone", fmt.Sprintf("%s is on gcp and needs zone, e.g. zone = \"us-central1-a\".", r.Address()))
+		} else if r.String("region") == "" {
+			z := r.String("zone")
+			if i := strings.LastIndex(z, "-"); i > 0 {
+				r.Attrs["region"] = z[:i]
+			}
+		}
+	}
+	acc := r.String("accelerators")
+	it := r.String("instance_type")
+	if r.Type == TypeJobsController {
+		if it == "" {
+			r.Attrs["instance_type"] = map[string]string{"aws": "m6i.xlarge", "gcp": "n2-standard-4"}[cloud.Name]
+		}
+		return diags
+	}
+	if catalog.IsTPU(acc) {
+		if cloud.Name != "gcp" {
+			errAt(r.Range("accelerators"), "TPU on a cloud without TPUs", fmt.Sprintf("%s asks for %s, but TPUs exist only on gcp.", r.Address(), acc))
+			return diags
+		}
+		if _, err := catalog.ParseTPU(acc); err != nil {
+			errAt(r.Range("accelerators"), "Invalid TPU", err.Error()+".")
+		}
+		if it != "" {
+			errAt(r.Range("instance_type"), "instance_type with a TPU", "A TPU VM's machine is chosen by its accelerator type; remove instance_type.")
+		}
+		return diags
+	}
+	if _, set := r.AttrRanges["tpu_vm"]; set {
+		errAt(r.Range("tpu_vm"), "tpu_vm without a TPU", "tpu_vm only applies when accelerators names a TPU (e.g. tpu-v4-8).")
+	}
+	switch {
+	case acc == "" && it == "":
+		errAt(r.DeclRange, "Missing instance_type or accelerators",
+			fmt.Sprintf("%s needs instance_type (e.g. %q) or accelerators (e.g. \"A100:8\").", r.Address(), map[string]string{"aws": "p4d.24xlarge", "gcp": "a2-highgpu-8g"}[cloud.Name]))
+	case acc != "":
+		parsed, err := catalog.ParseAccelerators(acc)
+		if err != nil {
+			errAt(r.Range("accelerators"), "Invalid accelerators", err.Error()+".")
+			return diags
+		}
+		// Store the canonical spelling so "a100:8" and "A100:8" plan the same.
+		r.Attrs["accelerators"] = parsed.String()
+		if it != "" {
+			t, known := catalog.LookupInstanceType(cloud.Name, it)
+			if known && (t.Accelerator != parsed.Name || t.Count != parsed.Count) {
+				errAt(r.Range("accelerators"), "accelerators do not match instance_type",
+					fmt.Sprintf("%s has %d× %s, not %s. Set only one of the two.", it, t.Count, t.Accelerator, parsed))
+			}
+			return diags
+		}
+		t, err := catalog.ResolveInstanceType(cloud.Name, parsed)
+		if err != nil {
+			errAt(r.Range("accelerators"), "Accelerator not offered", err.Error()+".")
+			return diags
+		}
+		r.Attrs["instance_type"] = t.Name
+	case it != "":
+		if t, ok := catalog.LookupInstanceType(cloud.Name, it); ok && t.Accelerator != "" {
+			r.Attrs["accelerators"] = Accelerator(t)
+		}
+	}
+	return diags
+}
+
+// Accelerator renders a catalog type's accelerators as a spec value.
+func Accelerator(t catalog.InstanceType) string {
+	return catalog.Accelerator{Name: t.Accelerator, Count: t.Count}.String()
+}

@@ -1,0 +1,167 @@
+// Package state holds what skyplan knows it manages: a versioned JSON
+// document with a lineage (one per state history), a serial (bumped on every
+// write) and one entry per resource address with provider IDs and attributes.
+//
+// The same Resource type carries what providers observe in the clouds, so the
+// planner compares like with like.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/google/uuid"
+)
+
+// Version is the state file format version this build writes.
+const Version = 1
+
+// State is the whole state document.
+type State struct {
+	Version   int         `json:"version"`
+	Lineage   string      `json:"lineage"`
+	Serial    uint64      `json:"serial"`
+	Workspace string      `json:"workspace"`
+	Resources []*Resource `json:"resources"`
+}
+
+// Resource is one managed resource (or, from a provider, one observed one).
+type Resource struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+	Cloud   string `json:"cloud"`
+	// IDs are the provider's object IDs (instance IDs, bucket name, node names).
+	IDs []string `json:"ids,omitempty"`
+	// Attrs use the spec's attribute names; values are string, int64, bool,
+	// []string or map[string]string.
+	Attrs map[string]any `json:"attributes"`
+	// Private is provider bookkeeping that is not part of the spec (e.g. the
+	// config hash delivered to a controller, per-node details).
+	Private map[string]string `json:"private,omitempty"`
+	// DependsOn is recorded so deletes can run in reverse dependency order
+	// after the spec that declared the edges is gone.
+	DependsOn []string `json:"depends_on,omitempty"`
+}
+
+// New returns an empty state with a fresh lineage.
+func New(workspace string) *State {
+	return &State{Version: Version, Lineage: uuid.NewString(), Workspace: workspace}
+}
+
+// Resource returns the entry for an address, or nil.
+func (s *State) Resource(addr string) *Resource {
+	for _, r := range s.Resources {
+		if r.Address == addr {
+			return r
+		}
+	}
+	return nil
+}
+
+// Set inserts or replaces an entry, keeping address order.
+func (s *State) Set(r *Resource) {
+	for i, have := range s.Resources {
+		if have.Address == r.Address {
+			s.Resources[i] = r
+			return
+		}
+	}
+	s.Resources = append(s.Resources, r)
+	sort.Slice(s.Resources, func(i, j int) bool { return s.Resources[i].Address < s.Resources[j].Address })
+}
+
+// Remove deletes the entry for an address.
+func (s *State) Remove(addr string) {
+	for i, have := range s.Resources {
+		if have.Address == addr {
+			s.Resources = append(s.Resources[:i], s.Resources[i+1:]...)
+			return
+		}
+	}
+}
+
+// Clone returns a deep copy (through JSON, which is the state's own form).
+func (s *State) Clone() *State {
+	b, err := Marshal(s)
+	if err != nil {
+		panic(err) // state holds only JSON-safe values
+	}
+	out, err := Unmarshal(b)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// Marshal encodes state as indented JSON.
+func Marshal(s *State) ([]byte, error) {
+	if s.Resources == nil {
+		s.Resources = []*Resource{}
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Unmarshal decodes and normalises a state document.
+func Unmarshal(b []byte) (*State, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var s State
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("state is not valid JSON: %w", err)
+	}
+	if s.Version > Version {
+		return nil, fmt.Errorf("state version %d was written by a newer skyplan (this one reads up to %d)", s.Version, Version)
+	}
+	if s.Lineage == "" {
+		return nil, fmt.Errorf("state has no lineage")
+	}
+	for _, r := range s.Resources {
+		r.Attrs = NormalizeAttrs(r.Attrs)
+	}
+	return &s, nil
+}
+
+// NormalizeAttrs converts JSON-decoded values (json.Number, []any,
+// map[string]any) into the attribute value types.
+func NormalizeAttrs(in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		out[k] = NormalizeValue(v)
+	}
+	return out
+}
+
+// NormalizeValue converts one JSON-decoded value; see NormalizeAttrs.
+func NormalizeValue(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return int64(f)
+	case float64:
+		return int64(x)
+	case int:
+		return int64(x)
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]string, len(x))
+		for k, e := range x {
+			out[k] = fmt.Sprint(e)
+		}
+		return out
+	}
+	return v
+}
