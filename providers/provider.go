@@ -109,9 +109,12 @@ type Provider interface {
 
 // Expander is optional: a provider whose desired attributes depend on what it
 // observes (e.g. per-node labels of a gpu_label_policy) fills them in here,
-// before the pure planner diffs.
+// before the pure planner diffs. Extra keys beyond the schema are diffed like
+// any attribute (a map diffs per key, so per-node changes show in the plan).
+// Notes are shown with the resource's plan entry (e.g. label conflicts that
+// will not be overwritten).
 type Expander interface {
-	Expand(ctx context.Context, r *spec.Resource, observed *state.Resource) (map[string]any, error)
+	Expand(ctx context.Context, r *spec.Resource, observed *state.Resource) (attrs map[string]any, notes []string, err error)
 }
 
 // Config is what a provider is built from: its cloud block and the workspace.

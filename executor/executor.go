@@ -1,0 +1,374 @@
+// Package executor applies a plan: it walks the plan's dependency graph with
+// bounded parallelism, calls the providers, and saves state after every
+// completed step so an interrupted or crashed apply loses at most the step in
+// flight (and the ownership tags recover even that on the next plan).
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skyplan/skyplan/planner"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/state"
+)
+
+// Executor applies plans.
+type Executor struct {
+	Providers map[string]providers.Provider
+	Backend   state.Writer
+	State     *state.State
+	// Parallelism bounds concurrent actions (default 10).
+	Parallelism int
+	// Progress receives one line per action start/finish (and provider notes).
+	Progress io.Writer
+	// Stop, when closed, stops new actions from starting; running ones finish.
+	Stop <-chan struct{}
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+
+	mu sync.Mutex // guards State
+}
+
+// Result summarises an apply.
+type Result struct {
+	Done    []string
+	Failed  map[string]error
+	Skipped []string // not started: interrupted, or a dependency failed
+	// Interrupted is true when Stop closed before every action started.
+	Interrupted bool
+}
+
+// Err is a summary error, or nil when everything applied.
+func (r *Result) Err() error {
+	var msgs []string
+	for _, addr := range sortedKeys(r.Failed) {
+		msgs = append(msgs, fmt.Sprintf("%s: %v", addr, r.Failed[addr]))
+	}
+	if r.Interrupted {
+		msgs = append(msgs, fmt.Sprintf("interrupted: %d action(s) not started (%s); state is saved, run apply again to finish", len(r.Skipped), strings.Join(r.Skipped, ", ")))
+	} else if len(r.Skipped) > 0 {
+		msgs = append(msgs, fmt.Sprintf("not started because a dependency failed: %s", strings.Join(r.Skipped, ", ")))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// ErrBlocked is returned when the plan contains a change apply must refuse.
+type ErrBlocked struct{ Reasons []string }
+
+func (e *ErrBlocked) Error() string { return strings.Join(e.Reasons, "\n") }
+
+// Apply runs every change of the plan. ctx cancellation aborts running
+// provider calls (the second Ctrl-C); Stop only prevents new ones.
+func (e *Executor) Apply(ctx context.Context, p *planner.Plan) *Result {
+	res := &Result{Failed: map[string]error{}}
+	var blocked []string
+	for _, c := range p.Changes {
+		if c.Blocked != "" {
+			blocked = append(blocked, fmt.Sprintf("%s: %s", c.Address, c.Blocked))
+		}
+	}
+	if len(blocked) > 0 {
+		res.Failed["plan"] = &ErrBlocked{Reasons: blocked}
+		return res
+	}
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	par := e.Parallelism
+	if par <= 0 {
+		par = 10
+	}
+	var changes []*planner.Change
+	for _, c := range p.Changes {
+		if c.Action != planner.NoOp {
+			changes = append(changes, c)
+		}
+	}
+	type outcome int
+	const (
+		ok outcome = iota
+		bad
+		notStarted
+	)
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, par)
+		done = map[string]chan struct{}{}
+		outc = map[string]outcome{}
+	)
+	for _, c := range changes {
+		done[c.Address] = make(chan struct{})
+	}
+	stopped := func() bool {
+		if ctx.Err() != nil {
+			return true
+		}
+		select {
+		case <-e.Stop:
+			return true
+		default:
+			return false
+		}
+	}
+	finish := func(c *planner.Change, o outcome, err error) {
+		mu.Lock()
+		outc[c.Address] = o
+		switch {
+		case o == ok:
+			res.Done = append(res.Done, c.Address)
+		case err != nil:
+			res.Failed[c.Address] = err
+		default:
+			res.Skipped = append(res.Skipped, c.Address)
+		}
+		mu.Unlock()
+		close(done[c.Address])
+	}
+	for _, c := range changes {
+		wg.Add(1)
+		go func(c *planner.Change) {
+			defer wg.Done()
+			for _, d := range c.DependsOn {
+				ch, inPlan := done[d]
+				if !inPlan {
+					continue
+				}
+				<-ch
+				mu.Lock()
+				depOK := outc[d] == ok
+				mu.Unlock()
+				if !depOK {
+					finish(c, notStarted, nil)
+					return
+				}
+			}
+			acquired := false
+			select {
+			case sem <- struct{}{}:
+				acquired = true
+			case <-e.Stop:
+			case <-ctx.Done():
+			}
+			if stopped() {
+				if acquired {
+					<-sem
+				}
+				mu.Lock()
+				res.Interrupted = true
+				mu.Unlock()
+				finish(c, notStarted, nil)
+				return
+			}
+			err := e.applyOne(ctx, c)
+			<-sem
+			if err != nil {
+				finish(c, bad, err)
+				return
+			}
+			finish(c, ok, nil)
+		}(c)
+	}
+	wg.Wait()
+	sort.Strings(res.Done)
+	sort.Strings(res.Skipped)
+	return res
+}
+
+var (
+	verbs = map[planner.Action][3]string{
+		planner.Create:  {"Creating", "Creation complete", "create"},
+		planner.Update:  {"Modifying", "Modifications complete", "update"},
+		planner.Replace: {"Replacing", "Replacement complete", "replace"},
+		planner.Delete:  {"Destroying", "Destruction complete", "delete"},
+	}
+)
+
+func (e *Executor) logf(format string, args ...any) {
+	if e.Progress != nil {
+		fmt.Fprintf(e.Progress, format+"\n", args...)
+	}
+}
+
+// applyOne performs one change and persists state immediately after each
+// provider call that changed the cloud.
+func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
+	v := verbs[c.Action]
+	start := e.Now()
+	e.logf("%s: %s...", c.Address, v[0])
+	progress := func(msg string) {
+		e.logf("%s: %s [%s elapsed]", c.Address, msg, e.Now().Sub(start).Round(time.Second))
+	}
+	var err error
+	switch c.Action {
+	case planner.Create:
+		err = e.create(ctx, c, progress)
+	case planner.Update:
+		err = e.update(ctx, c, progress)
+	case planner.Delete:
+		err = e.delete(ctx, c, progress)
+	case planner.Replace:
+		if err = e.delete(ctx, c, progress); err == nil {
+			err = e.create(ctx, c, progress)
+		}
+	}
+	elapsed := e.Now().Sub(start).Round(time.Second)
+	if err != nil {
+		e.logf("%s: %s failed after %s: %v", c.Address, v[2], elapsed, err)
+		return err
+	}
+	ids := ""
+	if r := e.State.Resource(c.Address); r != nil && len(r.IDs) > 0 && c.Action != planner.Delete {
+		ids = fmt.Sprintf(" [id=%s]", strings.Join(r.IDs, ", "))
+	}
+	e.logf("%s: %s after %s%s", c.Address, v[1], elapsed, ids)
+	return nil
+}
+
+func (e *Executor) provider(cloud string) (providers.Provider, error) {
+	p, ok := e.Providers[cloud]
+	if !ok {
+		return nil, fmt.Errorf("no provider configured for cloud %q", cloud)
+	}
+	return p, nil
+}
+
+func (e *Executor) create(ctx context.Context, c *planner.Change, progress func(string)) error {
+	p, err := e.provider(c.Cloud)
+	if err != nil {
+		return err
+	}
+	r, err := p.Apply(ctx, providers.ApplyRequest{Op: providers.OpCreate, Workspace: e.State.Workspace, Address: c.Address, Type: c.Type, Desired: c.After, Progress: progress})
+	// Save whatever exists, even on error, so state never forgets an object.
+	if r != nil {
+		e.record(c, r)
+	}
+	if saveErr := e.save(ctx); saveErr != nil && err == nil {
+		err = saveErr
+	}
+	return err
+}
+
+func (e *Executor) update(ctx context.Context, c *planner.Change, progress func(string)) error {
+	if c.StateOnly {
+		r := cloneResource(c.Prior)
+		for k, v := range c.After {
+			r.Attrs[k] = v
+		}
+		e.record(c, r)
+		return e.save(ctx)
+	}
+	p, err := e.provider(c.Cloud)
+	if err != nil {
+		return err
+	}
+	r, err := p.Apply(ctx, providers.ApplyRequest{Op: providers.OpUpdate, Workspace: e.State.Workspace, Address: c.Address, Type: c.Type, Desired: c.After, Prior: c.Prior, Progress: progress})
+	if r != nil {
+		e.record(c, r)
+	}
+	if saveErr := e.save(ctx); saveErr != nil && err == nil {
+		err = saveErr
+	}
+	return err
+}
+
+func (e *Executor) delete(ctx context.Context, c *planner.Change, progress func(string)) error {
+	prior := c.Prior
+	if prior == nil {
+		prior = e.State.Resource(c.Address)
+	}
+	if prior == nil {
+		return nil
+	}
+	p, err := e.provider(prior.Cloud)
+	if err != nil {
+		return err
+	}
+	r, err := p.Apply(ctx, providers.ApplyRequest{Op: providers.OpDelete, Workspace: e.State.Workspace, Address: c.Address, Type: prior.Type, Prior: prior, Progress: progress})
+	e.mu.Lock()
+	if r != nil {
+		// Partly deleted: keep what is left in state.
+		e.State.Set(r)
+	} else if err == nil {
+		e.State.Remove(c.Address)
+	}
+	e.mu.Unlock()
+	if saveErr := e.save(ctx); saveErr != nil && err == nil {
+		err = saveErr
+	}
+	return err
+}
+
+// record stores the provider's result with the spec attributes that the
+// provider cannot observe (so later plans compare against them).
+func (e *Executor) record(c *planner.Change, r *state.Resource) {
+	out := cloneResource(r)
+	if out.Address == "" {
+		out.Address = c.Address
+	}
+	if out.Type == "" {
+		out.Type = c.Type
+	}
+	if out.Cloud == "" {
+		out.Cloud = c.Cloud
+	}
+	for k, v := range c.After {
+		if _, observed := out.Attrs[k]; !observed {
+			out.Attrs[k] = v
+		}
+	}
+	out.DependsOn = c.ResourceDependsOn
+	e.mu.Lock()
+	e.State.Set(out)
+	e.mu.Unlock()
+}
+
+func (e *Executor) save(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.State.Serial++
+	snapshot := e.State.Clone()
+	if e.Backend == nil {
+		return nil
+	}
+	// Saving must not be abandoned on a hard interrupt: the cloud already changed.
+	if err := e.Backend.Save(context.WithoutCancel(ctx), snapshot); err != nil {
+		return fmt.Errorf("saving state: %w", err)
+	}
+	return nil
+}
+
+func cloneResource(r *state.Resource) *state.Resource {
+	out := &state.Resource{Address: r.Address, Type: r.Type, Cloud: r.Cloud, Attrs: map[string]any{}}
+	out.IDs = append(out.IDs, r.IDs...)
+	for k, v := range r.Attrs {
+		out.Attrs[k] = v
+	}
+	if len(r.Private) > 0 {
+		out.Private = map[string]string{}
+		for k, v := range r.Private {
+			out.Private[k] = v
+		}
+	}
+	out.DependsOn = append(out.DependsOn, r.DependsOn...)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,119 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// order fills each change's DependsOn: creates/updates/replaces wait for the
+// changes of what they reference; deletes wait for the deletes of what
+// referenced them (reverse order), using dependencies recorded in state.
+func order(changes []*Change) error {
+	byAddr := map[string]*Change{}
+	for _, c := range changes {
+		byAddr[c.Address] = c
+	}
+	for _, c := range changes {
+		deps := map[string]bool{}
+		switch c.Action {
+		case Create, Update, Replace:
+			for _, d := range c.ResourceDependsOn {
+				if dc := byAddr[d]; dc != nil && (dc.Action == Create || dc.Action == Update || dc.Action == Replace) {
+					deps[d] = true
+				}
+			}
+		case Delete:
+			for _, other := range changes {
+				if other.Action != Delete || other.Prior == nil {
+					continue
+				}
+				for _, d := range other.Prior.DependsOn {
+					if d == c.Address {
+						deps[other.Address] = true
+					}
+				}
+			}
+		}
+		c.DependsOn = sortedKeys(deps)
+	}
+	if cycle := findCycle(changes, byAddr); cycle != nil {
+		return fmt.Errorf("dependency cycle between planned changes: %s", strings.Join(cycle, " → "))
+	}
+	return nil
+}
+
+func findCycle(changes []*Change, byAddr map[string]*Change) []string {
+	const (
+		visiting = 1
+		done     = 2
+	)
+	mark := map[string]int{}
+	var stack []string
+	var visit func(c *Change) []string
+	visit = func(c *Change) []string {
+		switch mark[c.Address] {
+		case done:
+			return nil
+		case visiting:
+			for i, a := range stack {
+				if a == c.Address {
+					return append(append([]string{}, stack[i:]...), c.Address)
+				}
+			}
+		}
+		mark[c.Address] = visiting
+		stack = append(stack, c.Address)
+		for _, d := range c.DependsOn {
+			if cyc := visit(byAddr[d]); cyc != nil {
+				return cyc
+			}
+		}
+		stack = stack[:len(stack)-1]
+		mark[c.Address] = done
+		return nil
+	}
+	for _, c := range changes {
+		if cyc := visit(c); cyc != nil {
+			return cyc
+		}
+	}
+	return nil
+}
+
+// sortChanges puts changes in a valid execution order (Kahn's algorithm,
+// ties by address), with no-ops last, so output is stable and readable.
+func sortChanges(changes []*Change) {
+	indeg := map[string]int{}
+	dependents := map[string][]string{}
+	byAddr := map[string]*Change{}
+	for _, c := range changes {
+		byAddr[c.Address] = c
+		indeg[c.Address] += 0
+		for _, d := range c.DependsOn {
+			indeg[c.Address]++
+			dependents[d] = append(dependents[d], c.Address)
+		}
+	}
+	var ready []string
+	for a, n := range indeg {
+		if n == 0 {
+			ready = append(ready, a)
+		}
+	}
+	var out []*Change
+	for len(ready) > 0 {
+		sort.Strings(ready)
+		a := ready[0]
+		ready = ready[1:]
+		out = append(out, byAddr[a])
+		for _, dep := range dependents[a] {
+			indeg[dep]--
+			if indeg[dep] == 0 {
+				ready = append(ready, dep)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Action != NoOp && out[j].Action == NoOp })
+	copy(changes, out)
+}

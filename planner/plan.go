@@ -1,0 +1,159 @@
+// Package planner diffs the desired spec against what exists (observed in the
+// clouds, falling back to state) and produces an ordered Plan. It is pure: no
+// network, no clock, no randomness — the same inputs give the same plan.
+package planner
+
+import (
+	"github.com/skyplan/skyplan/state"
+)
+
+// Action is what happens to one resource, in the spirit of Terraform's
+// plans.Action: a rune that is also its symbol.
+type Action rune
+
+const (
+	NoOp    Action = '.'
+	Create  Action = '+'
+	Update  Action = '~'
+	Replace Action = '±' // delete, then create
+	Delete  Action = '-'
+)
+
+// String is the action's name in JSON and messages.
+func (a Action) String() string {
+	switch a {
+	case NoOp:
+		return "no-op"
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Replace:
+		return "replace"
+	case Delete:
+		return "delete"
+	}
+	return "unknown"
+}
+
+// Symbol is the action's marker in text output.
+func (a Action) Symbol() string {
+	if a == Replace {
+		return "-/+"
+	}
+	return string(a)
+}
+
+// MarshalText makes actions render as their names in JSON.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText parses an action name.
+func (a *Action) UnmarshalText(b []byte) error {
+	for _, x := range []Action{NoOp, Create, Update, Replace, Delete} {
+		if x.String() == string(b) {
+			*a = x
+			return nil
+		}
+	}
+	*a = NoOp
+	return nil
+}
+
+// AttrChange is one attribute's before/after.
+type AttrChange struct {
+	Name   string `json:"name"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+	// ForcesReplacement marks the attributes that make the action a replace;
+	// Reason says what that costs.
+	ForcesReplacement bool   `json:"forces_replacement,omitempty"`
+	Reason            string `json:"reason,omitempty"`
+}
+
+// Change is the planned action for one resource.
+type Change struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+	Cloud   string `json:"cloud"`
+	Action  Action `json:"action"`
+	// Reason is the one-line "why" (drift, forced replacement, removed from spec).
+	Reason string `json:"reason,omitempty"`
+	// Attrs are the changed attributes (all attributes for create/delete).
+	Attrs []AttrChange `json:"attributes,omitempty"`
+	// Notes are provider remarks shown with the change (e.g. label conflicts).
+	Notes []string `json:"notes,omitempty"`
+	// DependsOn lists addresses of changes in this plan that must finish first.
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Blocked is set when apply must refuse this change (e.g. a controller
+	// replace without --allow-replace); plan still shows it.
+	Blocked string `json:"blocked,omitempty"`
+
+	// After is the full desired attribute set (create/update/replace).
+	After map[string]any `json:"after,omitempty"`
+	// Prior is what existed (update/replace/delete).
+	Prior *state.Resource `json:"prior,omitempty"`
+	// ResourceDependsOn is the resource's own dependency list, recorded in state.
+	ResourceDependsOn []string `json:"resource_depends_on,omitempty"`
+	// StateOnly updates touch only state (e.g. force_destroy), not the cloud.
+	StateOnly bool `json:"state_only,omitempty"`
+}
+
+// Plan is an ordered set of changes, bound to the state and spec it was made from.
+type Plan struct {
+	FormatVersion string    `json:"format_version"`
+	Workspace     string    `json:"workspace"`
+	Lineage       string    `json:"lineage"`
+	Serial        uint64    `json:"serial"`
+	SpecHash      string    `json:"spec_hash"`
+	Destroy       bool      `json:"destroy,omitempty"`
+	Summary       Summary   `json:"summary"`
+	Changes       []*Change `json:"changes"`
+}
+
+// FormatVersion is the version of the plan JSON schema (docs/plan-json.md).
+const FormatVersion = "1"
+
+// Summary counts changes by kind.
+type Summary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Replace int `json:"replace"`
+	Destroy int `json:"destroy"`
+}
+
+// HasChanges reports whether applying the plan would change anything.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// Change returns the change for an address, or nil.
+func (p *Plan) Change(addr string) *Change {
+	for _, c := range p.Changes {
+		if c.Address == addr {
+			return c
+		}
+	}
+	return nil
+}
+
+func summarize(changes []*Change) Summary {
+	var s Summary
+	for _, c := range changes {
+		switch c.Action {
+		case Create:
+			s.Add++
+		case Update:
+			s.Change++
+		case Replace:
+			s.Replace++
+		case Delete:
+			s.Destroy++
+		}
+	}
+	return s
+}

@@ -1,0 +1,2 @@
+// Package all registers every built-in provider; the CLI imports it.
+package all
