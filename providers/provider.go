@@ -45,6 +45,9 @@ type ObserveRequest struct {
 	// Resources are the desired and previously-known resources on this cloud;
 	// providers use them only to know where to look (regions, zones, types).
 	Resources []ResourceHint
+	// Skip lists capabilities whose credentials failed Check: observe
+	// nothing that needs them (e.g. storage-only GCP: no instance listing).
+	Skip map[spec.Capability]bool
 }
 
 // ResourceHint is enough of a resource to know where it would live.

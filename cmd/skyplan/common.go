@@ -31,12 +31,11 @@ func (g *Globals) printDiagnostics(cfg *spec.Config, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
 	}
-	files := map[string]*hcl.File{}
+	var sources map[string][]byte
 	if cfg != nil {
-		files = cfg.Files
+		sources = cfg.Sources
 	}
-	w := hcl.NewDiagnosticTextWriter(g.Stderr, files, 100, g.Color())
-	w.WriteDiagnostics(diags)
+	writeDiagnostics(g.Stderr, sources, diags, g.Color())
 }
 
 // statePath resolves the local backend path relative to the spec directory.

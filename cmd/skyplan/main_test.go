@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/skyplan/skyplan/internal/emulator"
+	"github.com/skyplan/skyplan/internal/testenv"
+)
+
+// Emulators shared by every script of this package; scripts keep apart by
+// using their own workspace, region or bucket names.
+var (
+	motoOnce sync.Once
+	moto     *emulator.Moto
+	motoErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := testscript.RunMain(m, map[string]func() int{
+		"skyplan": func() int { return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()) },
+	})
+	if moto != nil {
+		moto.Stop()
+	}
+	stopExtraEmulators()
+	os.Exit(code)
+}
+
+func startMoto(t *testing.T) {
+	motoOnce.Do(func() { moto, motoErr = emulator.StartMoto() })
+	var ni emulator.ErrNotInstalled
+	if errors.As(motoErr, &ni) {
+		testenv.Missing(t, "moto_server", motoErr.Error())
+	} else if motoErr != nil {
+		t.Fatal(motoErr)
+	}
+}
+
+func TestScripts(t *testing.T) {
+	startMoto(t)
+	extra := startExtraEmulators(t)
+	repoRoot, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			if moto != nil {
+				for k, v := range moto.Env() {
+					env.Setenv(k, v)
+				}
+			}
+			for k, v := range extra {
+				env.Setenv(k, v)
+			}
+			env.Setenv("REPO", repoRoot)
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "moto":
+				return moto != nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"ec2count":    cmdEC2Count,
+			"s3bucket":    cmdS3Bucket,
+			"copyexample": cmdCopyExample,
+		},
+		RequireExplicitExec: true,
+	})
+}
+
+func awsConfig(ts *testscript.TestScript, region string) aws.Config {
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
+		config.WithBaseEndpoint(ts.Getenv("AWS_ENDPOINT_URL")))
+	if err != nil {
+		ts.Fatalf("aws config: %v", err)
+	}
+	return cfg
+}
+
+// cmdEC2Count checks, from outside skyplan, how many live instances carry a
+// workspace's ownership tag: ec2count WORKSPACE REGION N.
+func cmdEC2Count(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: ec2count WORKSPACE REGION N")
+	}
+	want, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	client := ec2.NewFromConfig(awsConfig(ts, args[1]))
+	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:skyplan-workspace"), Values: []string{args[0]}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
+	}})
+	ts.Check(err)
+	got := 0
+	for _, r := range out.Reservations {
+		got += len(r.Instances)
+	}
+	if (got == want) == neg {
+		ts.Fatalf("workspace %s in %s has %d live instance(s); want %s%d", args[0], args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// cmdS3Bucket checks a bucket's existence from outside: s3bucket NAME.
+func cmdS3Bucket(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: s3bucket NAME")
+	}
+	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(args[0])})
+	exists := err == nil
+	if exists == neg {
+		ts.Fatalf("bucket %s exists = %v", args[0], exists)
+	}
+}
+
+// cmdCopyExample copies examples/NAME/*.hcl into the script's work directory.
+func cmdCopyExample(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: copyexample NAME")
+	}
+	files, err := filepath.Glob(filepath.Join(ts.Getenv("REPO"), "examples", args[0], "*.hcl"))
+	ts.Check(err)
+	if len(files) == 0 {
+		ts.Fatalf("examples/%s has no .hcl files", args[0])
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(filepath.Base(f)), b, 0o644))
+	}
+}
