@@ -123,7 +123,7 @@ var Schemas = []*ResourceSchema{
 			{Name: "use_internal_ips", Type: TypeBool, Default: false, ForceNew: true, Reason: "public IP assignment is fixed at creation"},
 			{Name: "subnet", Type: TypeString, ForceNew: true, Reason: "nodes cannot move between subnets"},
 			{Name: "vpc", Type: TypeString, ForceNew: true, Reason: "nodes cannot move between networks"},
-			{Name: "tpu_vm", Type: TypeBool, Default: true, ForceNew: true, Reason: "the TPU architecture is fixed at creation"},
+			{Name: "tpu_vm", Type: TypeBool, ForceNew: true, Reason: "the TPU architecture is fixed at creation"},
 			{Name: "runtime_version", Type: TypeString, ForceNew: true, Reason: "a TPU VM's runtime is fixed at creation"},
 			{Name: "labels", Type: TypeStringMap, Doc: "updated in place"},
 		},

@@ -114,6 +114,9 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 		if _, err := catalog.ParseTPU(acc); err != nil {
 			errAt(r.Range("accelerators"), "Invalid TPU", err.Error()+".")
 		}
+		if _, set := r.Attrs["tpu_vm"]; !set {
+			r.Attrs["tpu_vm"] = true
+		}
 		if it != "" {
 			errAt(r.Range("instance_type"), "instance_type with a TPU", "A TPU VM's machine is chosen by its accelerator type; remove instance_type.")
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -92,7 +93,8 @@ func TestScripts(t *testing.T) {
 func awsConfig(ts *testscript.TestScript, region string) aws.Config {
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
-		config.WithBaseEndpoint(ts.Getenv("AWS_ENDPOINT_URL")))
+		config.WithBaseEndpoint(ts.Getenv("AWS_ENDPOINT_URL")),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ts.Getenv("AWS_ACCESS_KEY_ID"), ts.Getenv("AWS_SECRET_ACCESS_KEY"), "")))
 	if err != nil {
 		ts.Fatalf("aws config: %v", err)
 	}

@@ -1,2 +1,6 @@
 // Package all registers every built-in provider; the CLI imports it.
 package all
+
+import (
+	_ "github.com/skyplan/skyplan/providers/aws"
+)

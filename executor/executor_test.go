@@ -1,0 +1,251 @@
+package executor_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/skyplan/skyplan/executor"
+	"github.com/skyplan/skyplan/internal/emulator"
+	"github.com/skyplan/skyplan/planner"
+	"github.com/skyplan/skyplan/providers"
+	_ "github.com/skyplan/skyplan/providers/aws"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+const specSrc = `
+skyplan {
+  workspace = "%s"
+}
+cloud "aws" {
+  regions = ["us-east-1"]
+}
+cluster "a" {
+  cloud         = "aws"
+  instance_type = "t3.micro"
+}
+cluster "b" {
+  cloud         = "aws"
+  instance_type = "t3.micro"
+}
+cluster "c" {
+  cloud         = "aws"
+  instance_type = "t3.micro"
+  nodes         = 2
+}
+`
+
+// harness plans and applies the spec against moto the way the CLI does.
+type harness struct {
+	t         *testing.T
+	cfg       *spec.Config
+	prov      providers.Provider
+	backend   *state.Local
+	workspace string
+}
+
+func newHarness(t *testing.T, workspace string) *harness {
+	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(fmt.Sprintf(specSrc, workspace))}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: workspace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, cfg: cfg, prov: prov, backend: state.NewLocal(filepath.Join(t.TempDir(), "state.json")), workspace: workspace}
+}
+
+func (h *harness) plan() (*planner.Plan, *state.State) {
+	h.t.Helper()
+	ctx := context.Background()
+	st, err := h.backend.Load(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if st == nil {
+		st = state.New(h.workspace)
+	}
+	var hints []providers.ResourceHint
+	for _, r := range h.cfg.Resources {
+		hints = append(hints, providers.ResourceHint{Address: r.Address(), Type: r.Type, Attrs: r.Attrs})
+	}
+	observed, err := h.prov.Observe(ctx, providers.ObserveRequest{Workspace: h.workspace, Resources: hints})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	p, err := planner.Make(planner.Input{Workspace: h.workspace, SpecHash: h.cfg.Hash, Desired: h.cfg.Resources,
+		Observed: observed, ObservedClouds: map[string]bool{"aws": true}, Prior: st})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p, st
+}
+
+func (h *harness) liveInstances() int {
+	h.t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out, err := ec2.NewFromConfig(cfg).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:skyplan-workspace"), Values: []string{h.workspace}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
+	}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	n := 0
+	for _, r := range out.Reservations {
+		n += len(r.Instances)
+	}
+	return n
+}
+
+// stopAfter closes stop once the progress output shows n completed actions.
+type stopAfter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	n    int
+	stop chan struct{}
+	once sync.Once
+}
+
+func (s *stopAfter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf.Write(p)
+	if strings.Count(s.buf.String(), "complete after") >= s.n {
+		s.once.Do(func() { close(s.stop) })
+	}
+	return len(p), nil
+}
+
+func TestInterruptedApplyKeepsStateAndConverges(t *testing.T) {
+	emulator.MotoForTest(t)
+	h := newHarness(t, "interrupt")
+	p, st := h.plan()
+	if p.Summary.Add != 3 {
+		t.Fatalf("first plan: %+v, want 3 to add", p.Summary)
+	}
+	stop := &stopAfter{n: 1, stop: make(chan struct{})}
+	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st,
+		Parallelism: 1, Progress: stop, Stop: stop.stop}
+	res := ex.Apply(context.Background(), p)
+	if !res.Interrupted || len(res.Done) != 1 || len(res.Skipped) != 2 || len(res.Failed) != 0 {
+		t.Fatalf("interrupted apply: done=%v skipped=%v failed=%v interrupted=%v", res.Done, res.Skipped, res.Failed, res.Interrupted)
+	}
+	saved, err := h.backend.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(saved.Resources) != 1 || saved.Resources[0].Address != res.Done[0] || saved.Serial == 0 {
+		t.Fatalf("state after interrupt: serial %d, resources %v; want exactly %s", saved.Serial, addresses(saved), res.Done[0])
+	}
+	if res.Err() == nil || !strings.Contains(res.Err().Error(), "interrupted") {
+		t.Fatalf("Err() = %v, want an interrupted error", res.Err())
+	}
+
+	// The next apply finishes the job without duplicating what exists.
+	p, st = h.plan()
+	if p.Summary.Add != 2 || p.Change(res.Done[0]).Action != planner.NoOp {
+		t.Fatalf("plan after interrupt: %+v", p.Summary)
+	}
+	ex = &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st, Parallelism: 4}
+	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.liveInstances(); n != 4 {
+		t.Fatalf("live instances after converging = %d, want 4 (1+1+2)", n)
+	}
+	if p, _ := h.plan(); p.HasChanges() {
+		t.Fatalf("plan after converging has changes: %+v", p.Summary)
+	}
+}
+
+func TestHardCancelThenConverge(t *testing.T) {
+	emulator.MotoForTest(t)
+	h := newHarness(t, "hardcancel")
+	p, st := h.plan()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // every provider call sees a cancelled context
+	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st, Parallelism: 2}
+	res := ex.Apply(ctx, p)
+	if len(res.Done) == 3 {
+		t.Fatalf("a cancelled apply completed everything")
+	}
+	p, st = h.plan()
+	ex = &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st, Parallelism: 2}
+	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.liveInstances(); n != 4 {
+		t.Fatalf("live instances = %d, want 4", n)
+	}
+}
+
+func TestDependentsWaitAndFailuresSkipThem(t *testing.T) {
+	emulator.MotoForTest(t)
+	src := `
+skyplan {
+  workspace = "deps"
+}
+cloud "aws" {
+  regions = ["us-east-1"]
+}
+bucket "b" {
+  cloud = "aws"
+  name  = "Invalid_Bucket_Name"
+}
+cluster "c" {
+  cloud         = "aws"
+  instance_type = "t3.micro"
+  labels        = { bucket = bucket.b.name }
+}
+`
+	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(src)}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: "deps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.Make(planner.Input{Workspace: "deps", Desired: cfg.Resources, Prior: state.New("deps"), ObservedClouds: map[string]bool{"aws": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Change("cluster.c").DependsOn; len(got) != 1 || got[0] != "bucket.b" {
+		t.Fatalf("cluster.c DependsOn = %v", got)
+	}
+	st := state.New("deps")
+	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": prov}, State: st}
+	res := ex.Apply(context.Background(), p)
+	if res.Failed["bucket.b"] == nil {
+		t.Fatalf("invalid bucket name did not fail: %+v", res)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0] != "cluster.c" || res.Interrupted {
+		t.Fatalf("dependent of a failed action: skipped=%v interrupted=%v", res.Skipped, res.Interrupted)
+	}
+	if st.Resource("cluster.c") != nil {
+		t.Fatalf("cluster.c was created although its dependency failed")
+	}
+}
+
+func addresses(st *state.State) []string {
+	var out []string
+	for _, r := range st.Resources {
+		out = append(out, r.Address)
+	}
+	return out
+}
