@@ -38,7 +38,7 @@ func (g *Globals) printDiagnostics(cfg *spec.Config, diags hcl.Diagnostics) {
 	writeDiagnostics(g.Stderr, sources, diags, g.Color())
 }
 
-// statePath resolves the local backend path relative to the spec directory.
+// backend builds the state backend; a local path is relative to the spec directory.
 func (g *Globals) backend(cfg *spec.Config) (state.Backend, error) {
 	switch cfg.Backend.Type {
 	case "", "local":
@@ -50,8 +50,14 @@ func (g *Globals) backend(cfg *spec.Config) (state.Backend, error) {
 			p = filepath.Join(g.Chdir, p)
 		}
 		return state.NewLocal(p), nil
+	case "s3":
+		a := cfg.Backend.Attrs
+		return state.NewS3(g.Context(), a["bucket"], a["key"], a["region"])
+	case "gcs":
+		a := cfg.Backend.Attrs
+		return state.NewGCS(g.Context(), a["bucket"], a["prefix"])
 	}
-	return nil, fmt.Errorf("backend %q is not available in this build yet; use backend \"local\"", cfg.Backend.Type)
+	return nil, fmt.Errorf("backend %q is not supported; use local, s3 or gcs", cfg.Backend.Type)
 }
 
 // lockState takes the state lock for an operation; the caller must call unlock.
