@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +40,8 @@ func StartMoto() (*Moto, error) {
 	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), log: &bytes.Buffer{}}
 	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	// moto_server is often a pyenv shim that forks python: kill the whole group.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := m.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting moto_server: %w", err)
 	}
@@ -83,7 +86,7 @@ func (m *Moto) Reset(ctx context.Context) error {
 // Stop kills the server.
 func (m *Moto) Stop() {
 	if m.cmd != nil && m.cmd.Process != nil {
-		m.cmd.Process.Kill()
+		syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 		m.cmd.Wait()
 	}
 }

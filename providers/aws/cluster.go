@@ -1,0 +1,646 @@
+package aws
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/skyplan/skyplan/internal/catalog"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/state"
+)
+
+// tagNodeIndex numbers a cluster's nodes 0..nodes-1, so a retried create
+// launches only the missing ones and scale-in removes the highest.
+const tagNodeIndex = "skyplan-node-index"
+
+// liveStates are the instance states that count as an existing node.
+var liveStates = []string{"pending", "running", "stopping", "stopped"}
+
+func isLive(inst ec2types.Instance) bool {
+	if inst.State == nil {
+		return false
+	}
+	for _, s := range liveStates {
+		if string(inst.State.Name) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterSpec is a cluster's desired attributes, validated.
+type clusterSpec struct {
+	name         string
+	region       string
+	zone         string
+	instanceType string
+	image        string
+	subnet       string
+	vpc          string
+	nodes        int64
+	diskSize     int64
+	disk         catalog.Disk
+	useSpot      bool
+	internalIPs  bool
+	labels       map[string]string
+}
+
+func (p *Provider) parseClusterSpec(ctx context.Context, addr string, d map[string]any) (clusterSpec, error) {
+	s := clusterSpec{
+		name:         nameOfAddress(addr),
+		region:       attrString(d, "region"),
+		zone:         attrString(d, "zone"),
+		instanceType: attrString(d, "instance_type"),
+		image:        attrString(d, "image"),
+		subnet:       attrString(d, "subnet"),
+		vpc:          attrString(d, "vpc"),
+		useSpot:      attrBool(d, "use_spot"),
+		internalIPs:  attrBool(d, "use_internal_ips"),
+		labels:       attrStringMap(d, "labels"),
+		nodes:        1,
+	}
+	if s.instanceType == "" {
+		return s, fmt.Errorf("%s: instance_type is not set (set it, or accelerators for the spec loader to resolve)", addr)
+	}
+	if n, ok := attrInt(d, "nodes"); ok {
+		s.nodes = n
+	}
+	if s.nodes < 0 {
+		return s, fmt.Errorf("%s: nodes = %d; must be 0 or more", addr, s.nodes)
+	}
+	if s.zone != "" {
+		zr := regionOfZone(s.zone)
+		if s.region == "" {
+			s.region = zr
+		} else if zr != s.region {
+			return s, fmt.Errorf("%s: zone %q is not in region %q", addr, s.zone, s.region)
+		}
+	}
+	if s.region == "" {
+		s.region = p.defaultRegion(ctx)
+	}
+	if size, ok := attrInt(d, "disk_size"); ok {
+		if size < 1 || size > 64*1024 {
+			return s, fmt.Errorf("%s: disk_size = %d GB; EBS volumes are 1 to 65536 GB", addr, size)
+		}
+		s.diskSize = size
+	}
+	if tier := attrString(d, "disk_tier"); tier != "" {
+		disk, err := catalog.ResolveDisk(CloudName, s.instanceType, tier, s.diskSize)
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", addr, err)
+		}
+		s.disk = disk
+	}
+	if err := validateLabels(addr, s.labels); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// regionOfZone maps an availability zone (us-east-1a) to its region.
+func regionOfZone(zone string) string {
+	if n := len(zone); n > 0 && zone[n-1] >= 'a' && zone[n-1] <= 'z' {
+		return zone[:n-1]
+	}
+	return zone
+}
+
+func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
+	if req.Op == providers.OpDelete {
+		return p.deleteCluster(ctx, req)
+	}
+	s, err := p.parseClusterSpec(ctx, req.Address, req.Desired)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p.ec2Client(ctx, s.region)
+	if err != nil {
+		return nil, err
+	}
+	// Observe before acting: moto ignores ClientToken, and a create retried
+	// after a crash must adopt what the first attempt launched.
+	all, err := p.clusterInstances(ctx, client, s.region, req.Workspace, req.Address, nil)
+	if err != nil {
+		return nil, wrapErr(req.Address, "DescribeInstances", s.region, err)
+	}
+	keep, extra, previous := planNodes(all, s.nodes)
+	current := func() *state.Resource {
+		return clusterResource(req.Address, s.region, keep, req.Desired)
+	}
+
+	if len(extra) > 0 {
+		req.Report("%s: terminating %d node(s) beyond nodes = %d", req.Address, len(extra), s.nodes)
+		if err := p.terminate(ctx, client, req.Address, s.region, instanceIDs(extra)); err != nil {
+			return current(), err
+		}
+	}
+	if err := p.syncLabels(ctx, client, req.Address, s.region, keep, s.labels); err != nil {
+		return current(), err
+	}
+
+	var launched []string
+	var launchErr error
+	for i := int64(0); i < s.nodes; i++ {
+		if _, ok := keep[int(i)]; ok {
+			continue
+		}
+		req.Report("%s: launching node %d (%s) in %s", req.Address, i, s.instanceType, s.region)
+		inst, err := p.launchNode(ctx, client, req, s, int(i), previous[int(i)])
+		if err != nil {
+			launchErr = err
+			break
+		}
+		keep[int(i)] = inst
+		launched = append(launched, awssdk.ToString(inst.InstanceId))
+	}
+	if len(launched) > 0 {
+		w := ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
+		})
+		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: launched}, p.waitTimeout); err != nil {
+			launchErr = errors.Join(launchErr, wrapErr(req.Address, "waiting for "+strings.Join(launched, ", ")+" to run", s.region, err))
+		}
+	}
+	// Report what really runs now, by ID: tag filters can lag just after launch.
+	var live []ec2types.Instance
+	if len(keep) > 0 {
+		live, err = describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			filter("instance-id", instanceIDs(mapValues(keep))...), filter("instance-state-name", liveStates...)}})
+		if err != nil {
+			return current(), errors.Join(launchErr, wrapErr(req.Address, "DescribeInstances", s.region, err))
+		}
+	}
+	res := clusterResource(req.Address, s.region, indexNodes(live), req.Desired)
+	if launchErr != nil && len(res.IDs) == 0 {
+		return nil, launchErr // nothing exists for state to remember
+	}
+	return res, launchErr
+}
+
+// planNodes splits a cluster's instances: keep holds one live instance per
+// index below nodes (the oldest); extra holds live ones to terminate (index
+// out of range, duplicates, no index); previous lists, per index, instances
+// already gone, which feed the client token of a relaunch.
+func planNodes(all []ec2types.Instance, nodes int64) (keep map[int]ec2types.Instance, extra []ec2types.Instance, previous map[int][]string) {
+	keep, previous = map[int]ec2types.Instance{}, map[int][]string{}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if ta, tb := awssdk.ToTime(a.LaunchTime), awssdk.ToTime(b.LaunchTime); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return awssdk.ToString(a.InstanceId) < awssdk.ToString(b.InstanceId)
+	})
+	for _, inst := range all {
+		idx := nodeIndex(inst)
+		if !isLive(inst) {
+			if idx >= 0 {
+				previous[idx] = append(previous[idx], awssdk.ToString(inst.InstanceId))
+			}
+			continue
+		}
+		if _, dup := keep[idx]; idx < 0 || int64(idx) >= nodes || dup {
+			extra = append(extra, inst)
+			continue
+		}
+		keep[idx] = inst
+	}
+	return keep, extra, previous
+}
+
+// indexNodes keys live instances by node index (the oldest wins a tie).
+func indexNodes(live []ec2types.Instance) map[int]ec2types.Instance {
+	keep, extra, _ := planNodes(live, math.MaxInt64)
+	for i, inst := range extra {
+		keep[-1-i] = inst // unindexed or duplicate: still reported
+	}
+	return keep
+}
+
+func nodeIndex(inst ec2types.Instance) int {
+	v, ok := tagMap(inst.Tags)[tagNodeIndex]
+	if !ok {
+		return -1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+func tagMap(tags []ec2types.Tag) map[string]string {
+	out := make(map[string]string, len(tags))
+	for _, t := range tags {
+		out[awssdk.ToString(t.Key)] = awssdk.ToString(t.Value)
+	}
+	return out
+}
+
+func ec2Tags(m map[string]string) []ec2types.Tag {
+	out := make([]ec2types.Tag, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, ec2types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
+	}
+	return out
+}
+
+func instanceIDs(list []ec2types.Instance) []string {
+	out := make([]string, 0, len(list))
+	for _, inst := range list {
+		out = append(out, awssdk.ToString(inst.InstanceId))
+	}
+	return out
+}
+
+// clusterInstances lists a cluster's instances by ownership tags (in the
+// given states, or all states when nil).
+func (p *Provider) clusterInstances(ctx context.Context, client *ec2.Client, region, workspace, addr string, states []string) ([]ec2types.Instance, error) {
+	filters := []ec2types.Filter{
+		filter("tag:"+providers.TagManaged, "true"),
+		filter("tag:"+providers.TagWorkspace, workspace),
+		filter("tag:"+providers.TagAddress, addr),
+	}
+	if states != nil {
+		filters = append(filters, filter("instance-state-name", states...))
+	}
+	return describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: filters})
+}
+
+func describeAll(ctx context.Context, client *ec2.Client, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
+	var out []ec2types.Instance
+	pages := ec2.NewDescribeInstancesPaginator(client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Reservations {
+			out = append(out, r.Instances...)
+		}
+	}
+	return out, nil
+}
+
+// clientToken makes a retried RunInstances idempotent on real EC2. It covers
+// the node's identity, the desired attributes and the instances that already
+// held this index, so a replacement after a delete gets a fresh token.
+func clientToken(workspace, addr string, index int, desired map[string]any, previous []string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00", workspace, addr, index)
+	for _, k := range sortedKeys(desired) {
+		v := desired[k]
+		if m, ok := v.(map[string]string); ok {
+			var parts []string
+			for _, mk := range sortedKeys(m) {
+				parts = append(parts, mk+"="+m[mk])
+			}
+			v = parts
+		}
+		fmt.Fprintf(h, "%s=%v\x00", k, v)
+	}
+	prev := append([]string{}, previous...)
+	sort.Strings(prev)
+	fmt.Fprintf(h, "%s", strings.Join(prev, ","))
+	return "skyplan-" + hex.EncodeToString(h.Sum(nil))[:48]
+}
+
+func (p *Provider) launchNode(ctx context.Context, client *ec2.Client, req providers.ApplyRequest, s clusterSpec, index int, previous []string) (ec2types.Instance, error) {
+	img, err := p.resolveImage(ctx, req.Address, s.region, s.image, s.instanceType)
+	if err != nil {
+		return ec2types.Instance{}, err
+	}
+	tags := providers.OwnershipTags(req.Workspace, req.Address)
+	for k, v := range s.labels {
+		tags[k] = v
+	}
+	tags[tagNodeIndex] = strconv.Itoa(index)
+	tags["Name"] = fmt.Sprintf("%s-%d", s.name, index)
+
+	subnet, err := p.chooseSubnet(ctx, client, req.Address, s)
+	if err != nil {
+		return ec2types.Instance{}, err
+	}
+	token := clientToken(req.Workspace, req.Address, index, req.Desired, previous)
+	in := runInstancesInput(s, img, subnet, token, tags)
+	out, err := client.RunInstances(ctx, in)
+	if err != nil {
+		return ec2types.Instance{}, wrapErr(req.Address, "RunInstances", s.region, err)
+	}
+	if len(out.Instances) != 1 {
+		return ec2types.Instance{}, fmt.Errorf("%s: RunInstances in %s returned %d instances, want 1", req.Address, s.region, len(out.Instances))
+	}
+	return out.Instances[0], nil
+}
+
+// runInstancesInput is the launch request of one node.
+func runInstancesInput(s clusterSpec, img imageChoice, subnet, token string, tags map[string]string) *ec2.RunInstancesInput {
+	in := &ec2.RunInstancesInput{
+		ImageId:      awssdk.String(img.ID),
+		InstanceType: ec2types.InstanceType(s.instanceType),
+		MinCount:     awssdk.Int32(1),
+		MaxCount:     awssdk.Int32(1),
+		ClientToken:  awssdk.String(token),
+		TagSpecifications: []ec2types.TagSpecification{
+			{ResourceType: ec2types.ResourceTypeInstance, Tags: ec2Tags(tags)},
+			{ResourceType: ec2types.ResourceTypeVolume, Tags: ec2Tags(tags)},
+		},
+	}
+	if s.diskSize > 0 || s.disk.Type != "" {
+		ebs := &ec2types.EbsBlockDevice{DeleteOnTermination: awssdk.Bool(true)}
+		if s.diskSize > 0 {
+			ebs.VolumeSize = awssdk.Int32(int32(s.diskSize))
+		}
+		if s.disk.Type != "" {
+			ebs.VolumeType = ec2types.VolumeType(s.disk.Type)
+		}
+		if s.disk.IOPS > 0 {
+			ebs.Iops = awssdk.Int32(int32(s.disk.IOPS))
+		}
+		if s.disk.Throughput > 0 && s.disk.Type == "gp3" {
+			ebs.Throughput = awssdk.Int32(int32(s.disk.Throughput))
+		}
+		in.BlockDeviceMappings = []ec2types.BlockDeviceMapping{{DeviceName: awssdk.String(img.RootDeviceName), Ebs: ebs}}
+	}
+	if s.useSpot {
+		in.InstanceMarketOptions = &ec2types.InstanceMarketOptionsRequest{MarketType: ec2types.MarketTypeSpot}
+	}
+	if s.zone != "" {
+		in.Placement = &ec2types.Placement{AvailabilityZone: awssdk.String(s.zone)}
+	}
+	if subnet != "" || s.internalIPs {
+		in.NetworkInterfaces = []ec2types.InstanceNetworkInterfaceSpecification{{
+			DeviceIndex:              awssdk.Int32(0),
+			AssociatePublicIpAddress: awssdk.Bool(!s.internalIPs),
+			DeleteOnTermination:      awssdk.Bool(true),
+		}}
+		if subnet != "" {
+			in.NetworkInterfaces[0].SubnetId = awssdk.String(subnet)
+			in.Placement = nil // the subnet fixes the zone
+		}
+	}
+	return in
+}
+
+// chooseSubnet returns the subnet to launch in: the spec's (checked against
+// its vpc), else the first of the vpc's subnets in the zone (by zone then ID),
+// else "" to let EC2 pick the default VPC's.
+func (p *Provider) chooseSubnet(ctx context.Context, client *ec2.Client, addr string, s clusterSpec) (string, error) {
+	if s.subnet == "" && s.vpc == "" {
+		return "", nil
+	}
+	in := &ec2.DescribeSubnetsInput{}
+	if s.subnet != "" {
+		in.Filters = []ec2types.Filter{filter("subnet-id", s.subnet)}
+	} else {
+		in.Filters = []ec2types.Filter{filter("vpc-id", s.vpc)}
+		if s.zone != "" {
+			in.Filters = append(in.Filters, filter("availability-zone", s.zone))
+		}
+	}
+	subnets, err := describeSubnets(ctx, client, in)
+	if err != nil {
+		return "", wrapErr(addr, "DescribeSubnets", s.region, err)
+	}
+	if len(subnets) == 0 {
+		if s.subnet != "" {
+			return "", fmt.Errorf("%s: subnet %s not found in %s", addr, s.subnet, s.region)
+		}
+		where := "vpc " + s.vpc
+		if s.zone != "" {
+			where += " in zone " + s.zone
+		}
+		return "", fmt.Errorf("%s: no subnet found in %s (region %s); check that the vpc exists and has subnets", addr, where, s.region)
+	}
+	sort.Slice(subnets, func(i, j int) bool {
+		a, b := subnets[i], subnets[j]
+		if za, zb := awssdk.ToString(a.AvailabilityZone), awssdk.ToString(b.AvailabilityZone); za != zb {
+			return za < zb
+		}
+		return awssdk.ToString(a.SubnetId) < awssdk.ToString(b.SubnetId)
+	})
+	sn := subnets[0]
+	if s.subnet != "" && s.vpc != "" && awssdk.ToString(sn.VpcId) != s.vpc {
+		return "", fmt.Errorf("%s: subnet %s belongs to %s, not vpc %s", addr, s.subnet, awssdk.ToString(sn.VpcId), s.vpc)
+	}
+	if s.subnet != "" && s.zone != "" && awssdk.ToString(sn.AvailabilityZone) != s.zone {
+		return "", fmt.Errorf("%s: subnet %s is in zone %s, not %s", addr, s.subnet, awssdk.ToString(sn.AvailabilityZone), s.zone)
+	}
+	return awssdk.ToString(sn.SubnetId), nil
+}
+
+// syncLabels makes every kept node (and its volumes) carry exactly the
+// desired labels, with one CreateTags and one DeleteTags at most.
+func (p *Provider) syncLabels(ctx context.Context, client *ec2.Client, addr, region string, nodes map[int]ec2types.Instance, want map[string]string) error {
+	var resources []string
+	stale := map[string]bool{}
+	for _, idx := range sortedInts(nodes) {
+		inst := nodes[idx]
+		have := userLabels(tagMap(inst.Tags))
+		differs := len(have) != len(want)
+		for k, v := range want {
+			if hv, ok := have[k]; !ok || hv != v {
+				differs = true
+			}
+		}
+		for k := range have {
+			if _, ok := want[k]; !ok {
+				stale[k] = true
+			}
+		}
+		if differs {
+			resources = append(resources, awssdk.ToString(inst.InstanceId))
+			for _, bd := range inst.BlockDeviceMappings {
+				if bd.Ebs != nil && bd.Ebs.VolumeId != nil {
+					resources = append(resources, *bd.Ebs.VolumeId)
+				}
+			}
+		}
+	}
+	if len(resources) == 0 {
+		return nil
+	}
+	if len(want) > 0 {
+		if _, err := client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: resources, Tags: ec2Tags(want)}); err != nil {
+			return wrapErr(addr, "CreateTags", region, err)
+		}
+	}
+	if len(stale) > 0 {
+		var keys []ec2types.Tag
+		for _, k := range sortedKeys(stale) {
+			keys = append(keys, ec2types.Tag{Key: awssdk.String(k)})
+		}
+		if _, err := client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: resources, Tags: keys}); err != nil {
+			return wrapErr(addr, "DeleteTags", region, err)
+		}
+	}
+	return nil
+}
+
+func mapValues[V any](m map[int]V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range sortedInts(m) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+func sortedInts[V any](m map[int]V) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// terminate terminates instances and waits until they are gone.
+func (p *Provider) terminate(ctx context.Context, client *ec2.Client, addr, region string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids}); err != nil {
+		return wrapErr(addr, "TerminateInstances "+strings.Join(ids, ", "), region, err)
+	}
+	w := ec2.NewInstanceTerminatedWaiter(client, func(o *ec2.InstanceTerminatedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
+		// Terminated instances eventually vanish from DescribeInstances.
+		base := o.Retryable
+		o.Retryable = func(ctx context.Context, in *ec2.DescribeInstancesInput, out *ec2.DescribeInstancesOutput, err error) (bool, error) {
+			if hasCode(err, "InvalidInstanceID.NotFound") {
+				return false, nil
+			}
+			return base(ctx, in, out, err)
+		}
+	})
+	if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, p.waitTimeout); err != nil {
+		return wrapErr(addr, "waiting for "+strings.Join(ids, ", ")+" to terminate", region, err)
+	}
+	return nil
+}
+
+// deleteCluster terminates every node the ownership tags name, plus prior
+// IDs that still carry this workspace's and address's tags.
+func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
+	var priorAttrs map[string]any
+	var priorIDs []string
+	if req.Prior != nil {
+		priorAttrs, priorIDs = req.Prior.Attrs, req.Prior.IDs
+	}
+	region := attrString(priorAttrs, "region")
+	if region == "" && attrString(priorAttrs, "zone") != "" {
+		region = regionOfZone(attrString(priorAttrs, "zone"))
+	}
+	if region == "" {
+		region = p.defaultRegion(ctx)
+	}
+	client, err := p.ec2Client(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	live, err := p.clusterInstances(ctx, client, region, req.Workspace, req.Address, liveStates)
+	if err != nil {
+		return req.Prior, wrapErr(req.Address, "DescribeInstances", region, err)
+	}
+	seen := map[string]bool{}
+	for _, inst := range live {
+		seen[awssdk.ToString(inst.InstanceId)] = true
+	}
+	var unseen []string
+	for _, id := range priorIDs {
+		if !seen[id] {
+			unseen = append(unseen, id)
+		}
+	}
+	if len(unseen) > 0 {
+		// Tag filters can lag just after launch; check prior IDs directly, and
+		// only take those that still carry our ownership tags.
+		found, err := describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			filter("instance-id", unseen...), filter("instance-state-name", liveStates...)}})
+		if err != nil {
+			return req.Prior, wrapErr(req.Address, "DescribeInstances", region, err)
+		}
+		for _, inst := range found {
+			t := tagMap(inst.Tags)
+			if t[providers.TagManaged] == "true" && t[providers.TagWorkspace] == req.Workspace && t[providers.TagAddress] == req.Address {
+				live = append(live, inst)
+			}
+		}
+	}
+	req.Report("%s: terminating %d node(s) in %s", req.Address, len(live), region)
+	if err := p.terminate(ctx, client, req.Address, region, instanceIDs(live)); err != nil {
+		return clusterResource(req.Address, region, indexNodes(live), priorAttrs), err
+	}
+	return nil, nil
+}
+
+// clusterResource builds the resource from live nodes keyed by index. base
+// (desired or prior attributes) supplies what EC2 does not report, such as
+// disk_tier; observed values override it.
+func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base map[string]any) *state.Resource {
+	attrs := map[string]any{}
+	for k, v := range base {
+		attrs[k] = v
+	}
+	for k, v := range observedClusterAttrs(region, nodes) {
+		attrs[k] = v
+	}
+	res := &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, Attrs: attrs, IDs: []string{}}
+	for _, idx := range sortedInts(nodes) {
+		res.IDs = append(res.IDs, awssdk.ToString(nodes[idx].InstanceId))
+	}
+	return res
+}
+
+// observedClusterAttrs are the attributes EC2 reports reliably, under the
+// spec's names: cloud, region, nodes, instance_type, image, use_spot, labels,
+// and zone/subnet/vpc when every node agrees.
+func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[string]any {
+	attrs := map[string]any{"cloud": CloudName, "region": region, "nodes": int64(len(nodes))}
+	order := sortedInts(nodes)
+	if len(order) == 0 {
+		return attrs
+	}
+	// The lowest index speaks for the cluster; skyplan launches all alike.
+	first := nodes[order[0]]
+	attrs["instance_type"] = string(first.InstanceType)
+	attrs["image"] = awssdk.ToString(first.ImageId)
+	attrs["use_spot"] = first.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot
+	attrs["labels"] = userLabels(tagMap(first.Tags))
+	same := func(get func(ec2types.Instance) string) (string, bool) {
+		v := get(first)
+		for _, idx := range order {
+			if get(nodes[idx]) != v {
+				return "", false
+			}
+		}
+		return v, v != ""
+	}
+	if z, ok := same(func(i ec2types.Instance) string {
+		if i.Placement == nil {
+			return ""
+		}
+		return awssdk.ToString(i.Placement.AvailabilityZone)
+	}); ok {
+		attrs["zone"] = z
+	}
+	if s, ok := same(func(i ec2types.Instance) string { return awssdk.ToString(i.SubnetId) }); ok {
+		attrs["subnet"] = s
+	}
+	if v, ok := same(func(i ec2types.Instance) string { return awssdk.ToString(i.VpcId) }); ok {
+		attrs["vpc"] = v
+	}
+	return attrs
+}

@@ -1,0 +1,143 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+// Observe lists what the workspace owns: one paginated, tag-filtered
+// DescribeInstances per region, and one ListBuckets plus per-bucket tag reads.
+func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([]*state.Resource, error) {
+	ws := req.Workspace
+	if ws == "" {
+		ws = p.workspace
+	}
+	if ws == "" {
+		return nil, fmt.Errorf("aws: observe needs a workspace")
+	}
+	regions, scanCompute, scanStorage := p.scanPlan(ctx, req.Resources)
+
+	var (
+		mu  sync.Mutex
+		out []*state.Resource
+	)
+	add := func(rs []*state.Resource) {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, rs...)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if scanCompute {
+		for _, region := range regions {
+			g.Go(func() error {
+				rs, err := p.observeInstances(gctx, region, ws)
+				add(rs)
+				return err
+			})
+		}
+	}
+	if scanStorage {
+		g.Go(func() error {
+			rs, err := p.observeBuckets(gctx, ws)
+			add(rs)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return mergeByAddress(out), nil
+}
+
+// scanPlan picks the EC2 regions to list: the cloud block's regions, the
+// default region and every region (or zone's region) of a compute hint.
+// A service is scanned when the cloud declares its capability or a hint needs it.
+func (p *Provider) scanPlan(ctx context.Context, hints []providers.ResourceHint) (regions []string, compute, storage bool) {
+	compute = p.cloud.HasCapability(spec.CapCompute)
+	storage = p.cloud.HasCapability(spec.CapStorage)
+	set := map[string]bool{p.defaultRegion(ctx): true}
+	for _, r := range p.cloud.StringList("regions") {
+		set[r] = true
+	}
+	for _, h := range hints {
+		if c := attrString(h.Attrs, "cloud"); c != "" && c != CloudName {
+			continue
+		}
+		switch h.Type {
+		case spec.TypeCluster, spec.TypeJobsController:
+			compute = true
+			if r := attrString(h.Attrs, "region"); r != "" {
+				set[r] = true
+			} else if z := attrString(h.Attrs, "zone"); z != "" {
+				set[regionOfZone(z)] = true
+			}
+		case spec.TypeBucket:
+			storage = true
+		}
+	}
+	return sortedKeys(set), compute, storage
+}
+
+// observeInstances groups a region's owned, live instances by address.
+func (p *Provider) observeInstances(ctx context.Context, region, workspace string) ([]*state.Resource, error) {
+	client, err := p.ec2Client(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	insts, err := describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		filter("tag:"+providers.TagManaged, "true"),
+		filter("tag:"+providers.TagWorkspace, workspace),
+		filter("instance-state-name", liveStates...),
+	}})
+	if err != nil {
+		return nil, wrapErr("", "DescribeInstances", region, err)
+	}
+	byAddr := map[string][]ec2types.Instance{}
+	for _, inst := range insts {
+		if addr := tagMap(inst.Tags)[providers.TagAddress]; addr != "" {
+			byAddr[addr] = append(byAddr[addr], inst)
+		}
+	}
+	var out []*state.Resource
+	for _, addr := range sortedKeys(byAddr) {
+		out = append(out, clusterResource(addr, region, indexNodes(byAddr[addr]), nil))
+	}
+	return out, nil
+}
+
+// mergeByAddress keeps one resource per address. An address in two regions
+// (a move caught half way) keeps the larger group's attributes and all IDs.
+func mergeByAddress(rs []*state.Resource) []*state.Resource {
+	byAddr := map[string]*state.Resource{}
+	for _, r := range rs {
+		have, ok := byAddr[r.Address]
+		if !ok {
+			byAddr[r.Address] = r
+			continue
+		}
+		a, b := have, r
+		if len(b.IDs) > len(a.IDs) {
+			a, b = b, a
+		}
+		a.IDs = append(a.IDs, b.IDs...)
+		if n, ok := attrInt(a.Attrs, "nodes"); ok {
+			m, _ := attrInt(b.Attrs, "nodes")
+			a.Attrs["nodes"] = n + m
+		}
+		byAddr[r.Address] = a
+	}
+	out := make([]*state.Resource, 0, len(byAddr))
+	for _, k := range sortedKeys(byAddr) {
+		out = append(out, byAddr[k])
+	}
+	return out
+}

@@ -1,0 +1,298 @@
+// Package aws is skyplan's AWS provider: clusters are groups of EC2
+// instances, buckets are S3 buckets. Every object carries the ownership tags,
+// so Observe finds them with one tag-filtered, paginated list per region.
+//
+// Configuration comes from the SDK's own chain (environment, shared config,
+// AWS_ENDPOINT_URL, the cloud block's `profile`). S3 uses path-style
+// addressing only when an endpoint override is set (emulators such as moto);
+// real S3 keeps virtual-hosted style, which new buckets require.
+package aws
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+// CloudName is the cloud this provider serves.
+const CloudName = "aws"
+
+// fallbackRegion is used when neither the cloud block nor the SDK names one.
+const fallbackRegion = "us-east-1"
+
+func init() { providers.Register(CloudName, New) }
+
+var (
+	_ providers.Provider         = (*Provider)(nil)
+	_ providers.NetworkInspector = (*Provider)(nil)
+)
+
+// Provider talks to EC2 and S3. It is safe for concurrent use.
+type Provider struct {
+	cloud     *spec.Cloud
+	workspace string
+
+	// extraLoadOptions lets tests add SDK options (e.g. a call-counting middleware).
+	extraLoadOptions []func(*config.LoadOptions) error
+	// waitTimeout bounds the running/terminated waiters.
+	waitTimeout time.Duration
+
+	cfgOnce sync.Once
+	cfg     awssdk.Config
+	cfgErr  error
+
+	mu      sync.Mutex
+	ec2s    map[string]*ec2.Client
+	s3s     map[string]*s3.Client
+	images  map[string]imageChoice
+	profile string
+}
+
+// New builds the provider from its cloud block. It makes no network calls;
+// configuration is loaded on first use so Check can report its errors.
+func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
+	cloud := cfg.Cloud
+	if cloud == nil {
+		cloud = &spec.Cloud{Name: CloudName, Attrs: map[string]any{}}
+	}
+	if cloud.Name != CloudName {
+		return nil, fmt.Errorf("aws provider built for cloud %q", cloud.Name)
+	}
+	for _, r := range cloud.StringList("regions") {
+		if r == "" {
+			return nil, fmt.Errorf(`cloud "aws": regions must not contain an empty string`)
+		}
+	}
+	return &Provider{
+		cloud:       cloud,
+		workspace:   cfg.Workspace,
+		profile:     cloud.String("profile"),
+		waitTimeout: 15 * time.Minute,
+		ec2s:        map[string]*ec2.Client{},
+		s3s:         map[string]*s3.Client{},
+		images:      map[string]imageChoice{},
+	}, nil
+}
+
+// Name returns "aws".
+func (p *Provider) Name() string { return CloudName }
+
+func (p *Provider) awsConfig(ctx context.Context) (awssdk.Config, error) {
+	p.cfgOnce.Do(func() {
+		opts := []func(*config.LoadOptions) error{}
+		if p.profile != "" {
+			opts = append(opts, config.WithSharedConfigProfile(p.profile))
+		}
+		opts = append(opts, p.extraLoadOptions...)
+		p.cfg, p.cfgErr = config.LoadDefaultConfig(ctx, opts...)
+		if p.cfgErr != nil {
+			p.cfgErr = fmt.Errorf("loading AWS configuration%s: %w", p.profileNote(), p.cfgErr)
+		}
+	})
+	return p.cfg, p.cfgErr
+}
+
+func (p *Provider) profileNote() string {
+	if p.profile == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (profile %q)", p.profile)
+}
+
+// defaultRegion is the cloud block's first region, else the SDK's, else us-east-1.
+func (p *Provider) defaultRegion(ctx context.Context) string {
+	if rs := p.cloud.StringList("regions"); len(rs) > 0 {
+		return rs[0]
+	}
+	if cfg, err := p.awsConfig(ctx); err == nil && cfg.Region != "" {
+		return cfg.Region
+	}
+	return fallbackRegion
+}
+
+func (p *Provider) ec2Client(ctx context.Context, region string) (*ec2.Client, error) {
+	cfg, err := p.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.ec2s[region]; ok {
+		return c, nil
+	}
+	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
+	p.ec2s[region] = c
+	return c, nil
+}
+
+func (p *Provider) s3Client(ctx context.Context, region string) (*s3.Client, error) {
+	cfg, err := p.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.s3s[region]; ok {
+		return c, nil
+	}
+	// Emulators serve every bucket under one host, so they need path style.
+	pathStyle := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.Region = region
+		o.UsePathStyle = pathStyle
+	})
+	p.s3s[region] = c
+	return c, nil
+}
+
+// endpointName says where requests go, for messages.
+func (p *Provider) endpointName(ctx context.Context, service, region string) string {
+	if cfg, err := p.awsConfig(ctx); err == nil && cfg.BaseEndpoint != nil {
+		return *cfg.BaseEndpoint
+	}
+	if service == "s3" {
+		return "s3." + region + ".amazonaws.com"
+	}
+	return service + "." + region + ".amazonaws.com"
+}
+
+// Apply creates, updates or deletes one cluster or bucket.
+func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
+	if req.Workspace == "" {
+		req.Workspace = p.workspace
+	}
+	if req.Address == "" {
+		return nil, fmt.Errorf("aws: apply %s: empty resource address", req.Op)
+	}
+	if c, ok := req.Desired["cloud"].(string); ok && c != CloudName {
+		return nil, fmt.Errorf("%s: cloud is %q, not aws", req.Address, c)
+	}
+	switch req.Op {
+	case providers.OpCreate, providers.OpUpdate:
+		if req.Desired == nil {
+			return nil, fmt.Errorf("%s: %s needs desired attributes", req.Address, req.Op)
+		}
+	case providers.OpDelete:
+	default:
+		return nil, fmt.Errorf("%s: unknown operation %q", req.Address, req.Op)
+	}
+	switch req.Type {
+	case spec.TypeCluster:
+		return p.applyCluster(ctx, req)
+	case spec.TypeBucket:
+		return p.applyBucket(ctx, req)
+	}
+	return nil, fmt.Errorf("%s: the aws provider does not manage resources of type %q", req.Address, req.Type)
+}
+
+// typeOfAddress returns TYPE of an address TYPE.NAME.
+func typeOfAddress(addr string) string {
+	t, _, _ := strings.Cut(addr, ".")
+	return t
+}
+
+// nameOfAddress returns NAME of an address TYPE.NAME.
+func nameOfAddress(addr string) string {
+	if _, n, ok := strings.Cut(addr, "."); ok {
+		return n
+	}
+	return addr
+}
+
+// Attribute readers: values are plain Go per the spec contract; numbers may
+// arrive as int or float64 from JSON state, so accept those too.
+
+func attrString(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func attrInt(m map[string]any, k string) (int64, bool) {
+	switch v := m[k].(type) {
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case float64:
+		return int64(v), true
+	}
+	return 0, false
+}
+
+func attrBool(m map[string]any, k string) bool {
+	b, _ := m[k].(bool)
+	return b
+}
+
+func attrStringMap(m map[string]any, k string) map[string]string {
+	switch v := m[k].(type) {
+	case map[string]string:
+		return v
+	case map[string]any:
+		out := make(map[string]string, len(v))
+		for k, x := range v {
+			if s, ok := x.(string); ok {
+				out[k] = s
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reservedTag reports tag keys skyplan or AWS own, which labels may not use.
+func reservedTag(k string) bool {
+	switch k {
+	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, tagNodeIndex, "Name":
+		return true
+	}
+	return strings.HasPrefix(strings.ToLower(k), "aws:")
+}
+
+// userLabels drops ownership/bookkeeping tags, leaving the spec's labels.
+func userLabels(tags map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range tags {
+		if !reservedTag(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func validateLabels(addr string, labels map[string]string) error {
+	for _, k := range sortedKeys(labels) {
+		if reservedTag(k) {
+			return fmt.Errorf("%s: labels: key %q is reserved (skyplan ownership tags, Name and aws: keys are set by skyplan/AWS)", addr, k)
+		}
+		if len(k) == 0 || len(k) > 128 {
+			return fmt.Errorf("%s: labels: key %q must be 1 to 128 characters", addr, k)
+		}
+		if len(labels[k]) > 256 {
+			return fmt.Errorf("%s: labels: value of %q is longer than 256 characters", addr, k)
+		}
+	}
+	return nil
+}
