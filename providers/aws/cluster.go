@@ -18,6 +18,7 @@ import (
 
 	"github.com/skyplan/skyplan/internal/catalog"
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -55,6 +56,9 @@ type clusterSpec struct {
 	useSpot      bool
 	internalIPs  bool
 	labels       map[string]string
+	// Controllers only: configuration tags and launch user-data.
+	configTags map[string]string
+	userData   string
 }
 
 func (p *Provider) parseClusterSpec(ctx context.Context, addr string, d map[string]any) (clusterSpec, error) {
@@ -126,6 +130,10 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	if err != nil {
 		return nil, err
 	}
+	if req.Type == spec.TypeJobsController {
+		cc := controllerConfig(req.Workspace, req.Desired)
+		s.nodes, s.configTags, s.userData = 1, cc.tags(), cc.userData()
+	}
 	client, err := p.ec2Client(ctx, s.region)
 	if err != nil {
 		return nil, err
@@ -148,6 +156,9 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		}
 	}
 	if err := p.syncLabels(ctx, client, req.Address, s.region, keep, s.labels); err != nil {
+		return current(), err
+	}
+	if err := p.syncConfigTags(ctx, client, req.Address, s.region, keep, s.configTags); err != nil {
 		return current(), err
 	}
 
@@ -326,6 +337,9 @@ func (p *Provider) launchNode(ctx context.Context, client *ec2.Client, req provi
 	for k, v := range s.labels {
 		tags[k] = v
 	}
+	for k, v := range s.configTags {
+		tags[k] = v
+	}
 	tags[tagNodeIndex] = strconv.Itoa(index)
 	tags["Name"] = fmt.Sprintf("%s-%d", s.name, index)
 
@@ -373,6 +387,9 @@ func runInstancesInput(s clusterSpec, img imageChoice, subnet, token string, tag
 			ebs.Throughput = awssdk.Int32(int32(s.disk.Throughput))
 		}
 		in.BlockDeviceMappings = []ec2types.BlockDeviceMapping{{DeviceName: awssdk.String(img.RootDeviceName), Ebs: ebs}}
+	}
+	if s.userData != "" {
+		in.UserData = awssdk.String(s.userData)
 	}
 	if s.useSpot {
 		in.InstanceMarketOptions = &ec2types.InstanceMarketOptionsRequest{MarketType: ec2types.MarketTypeSpot}
@@ -619,6 +636,9 @@ func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[st
 	attrs["image"] = awssdk.ToString(first.ImageId)
 	attrs["use_spot"] = first.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot
 	attrs["labels"] = userLabels(tagMap(first.Tags))
+	for k, v := range controllerAttrs(tagMap(first.Tags)) {
+		attrs[k] = v
+	}
 	same := func(get func(ec2types.Instance) string) (string, bool) {
 		v := get(first)
 		for _, idx := range order {

@@ -190,7 +190,7 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 		return nil, fmt.Errorf("%s: unknown operation %q", req.Address, req.Op)
 	}
 	switch req.Type {
-	case spec.TypeCluster:
+	case spec.TypeCluster, spec.TypeJobsController:
 		return p.applyCluster(ctx, req)
 	case spec.TypeBucket:
 		return p.applyBucket(ctx, req)
@@ -265,7 +265,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // reservedTag reports tag keys skyplan or AWS own, which labels may not use.
 func reservedTag(k string) bool {
 	switch k {
-	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, tagNodeIndex, "Name":
+	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
 		return true
 	}
 	return strings.HasPrefix(strings.ToLower(k), "aws:")
