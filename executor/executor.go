@@ -207,6 +207,7 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 	start := e.Now()
 	e.logf("%s: %s...", c.Address, v[0])
 	progress := func(msg string) {
+		msg = strings.TrimPrefix(msg, c.Address+": ")
 		e.logf("%s: %s [%s elapsed]", c.Address, msg, e.Now().Sub(start).Round(time.Second))
 	}
 	var err error

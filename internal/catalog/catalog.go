@@ -50,6 +50,7 @@ var (
 	gcpA3Zones  = []string{"us-central1-a", "us-central1-c", "us-east4-a", "us-east5-a", "europe-west4-b", "asia-northeast1-b"}
 	gcpG2Zones  = []string{"us-central1-a", "us-central1-b", "us-central1-c", "us-east1-b", "us-east4-a", "us-west1-a", "us-west4-a", "europe-west4-a", "europe-west4-b", "asia-northeast1-a"}
 	gcpN1Zones  = []string{"us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f", "us-east1-b", "us-east1-c", "us-east1-d", "us-west1-a", "us-west1-b", "europe-west4-a", "europe-west4-b", "asia-east1-a"}
+	gcpC4Zones  = []string{"us-central1-a", "us-central1-b", "us-central1-c", "us-east1-b", "us-east4-a", "us-west1-a", "europe-west4-a", "asia-northeast1-a"}
 	gcpCPUZones = append(append([]string{}, gcpN1Zones...), "us-central2-b", "us-east5-a", "us-west4-a", "us-east4-a", "asia-northeast1-a", "asia-northeast1-b")
 )
 
@@ -87,8 +88,12 @@ var instanceTypes = []InstanceType{
 	{Cloud: "gcp", Name: "a2-highgpu-4g", Family: "a2", Accelerator: "A100", Count: 4, VCPUs: 48, MemoryGiB: 340, Locations: gcpA2Zones},
 	{Cloud: "gcp", Name: "a2-highgpu-8g", Family: "a2", Accelerator: "A100", Count: 8, VCPUs: 96, MemoryGiB: 680, Locations: gcpA2Zones},
 	{Cloud: "gcp", Name: "a2-ultragpu-1g", Family: "a2", Accelerator: "A100-80GB", Count: 1, VCPUs: 12, MemoryGiB: 170, Locations: gcpA2Zones},
+	{Cloud: "gcp", Name: "a2-megagpu-16g", Family: "a2", Accelerator: "A100", Count: 16, VCPUs: 96, MemoryGiB: 1360, Locations: gcpA2Zones},
+	{Cloud: "gcp", Name: "a2-ultragpu-2g", Family: "a2", Accelerator: "A100-80GB", Count: 2, VCPUs: 24, MemoryGiB: 340, Locations: gcpA2Zones},
+	{Cloud: "gcp", Name: "a2-ultragpu-4g", Family: "a2", Accelerator: "A100-80GB", Count: 4, VCPUs: 48, MemoryGiB: 680, Locations: gcpA2Zones},
 	{Cloud: "gcp", Name: "a2-ultragpu-8g", Family: "a2", Accelerator: "A100-80GB", Count: 8, VCPUs: 96, MemoryGiB: 1360, Locations: gcpA2Zones},
 	{Cloud: "gcp", Name: "a3-highgpu-8g", Family: "a3", Accelerator: "H100", Count: 8, VCPUs: 208, MemoryGiB: 1872, Locations: gcpA3Zones},
+	{Cloud: "gcp", Name: "a3-megagpu-8g", Family: "a3", Accelerator: "H100", Count: 8, VCPUs: 208, MemoryGiB: 1872, Locations: gcpA3Zones},
 	{Cloud: "gcp", Name: "a3-ultragpu-8g", Family: "a3", Accelerator: "H200", Count: 8, VCPUs: 224, MemoryGiB: 2952, Locations: []string{"us-central1-b", "us-east4-b", "europe-west1-b"}},
 	{Cloud: "gcp", Name: "g2-standard-4", Family: "g2", Accelerator: "L4", Count: 1, VCPUs: 4, MemoryGiB: 16, Locations: gcpG2Zones},
 	{Cloud: "gcp", Name: "g2-standard-24", Family: "g2", Accelerator: "L4", Count: 2, VCPUs: 24, MemoryGiB: 96, Locations: gcpG2Zones},
@@ -102,7 +107,11 @@ var instanceTypes = []InstanceType{
 	{Cloud: "gcp", Name: "n1-standard-4", Family: "n1", VCPUs: 4, MemoryGiB: 15, Locations: gcpCPUZones},
 	{Cloud: "gcp", Name: "n2-standard-4", Family: "n2", VCPUs: 4, MemoryGiB: 16, Locations: gcpCPUZones},
 	{Cloud: "gcp", Name: "n2-standard-8", Family: "n2", VCPUs: 8, MemoryGiB: 32, Locations: gcpCPUZones},
+	{Cloud: "gcp", Name: "n2-standard-64", Family: "n2", VCPUs: 64, MemoryGiB: 256, Locations: gcpCPUZones},
 	{Cloud: "gcp", Name: "n2-standard-80", Family: "n2", VCPUs: 80, MemoryGiB: 320, Locations: gcpCPUZones},
+	{Cloud: "gcp", Name: "e2-standard-4", Family: "e2", VCPUs: 4, MemoryGiB: 16, Locations: gcpCPUZones},
+	{Cloud: "gcp", Name: "c4-standard-8", Family: "c4", VCPUs: 8, MemoryGiB: 30, Locations: gcpC4Zones},
+	{Cloud: "gcp", Name: "n4-standard-8", Family: "n4", VCPUs: 8, MemoryGiB: 32, Locations: gcpC4Zones},
 	{Cloud: "gcp", Name: "c3-standard-8", Family: "c3", VCPUs: 8, MemoryGiB: 32, Locations: gcpCPUZones},
 	{Cloud: "gcp", Name: "c3-standard-88", Family: "c3", VCPUs: 88, MemoryGiB: 352, Locations: gcpCPUZones},
 	{Cloud: "gcp", Name: "m3-megamem-64", Family: "m3", VCPUs: 64, MemoryGiB: 976, Locations: gcpCPUZones},

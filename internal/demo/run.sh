@@ -7,7 +7,9 @@ skyplan="$root/bin/skyplan"
 logdir="$(mktemp -d)"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Each emulator runs in its own process group (setsid): kill the groups, so
+  # a pyenv shim's python child does not outlive the demo.
+  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
   rm -rf "$logdir"
 }
 trap cleanup EXIT
@@ -47,7 +49,7 @@ run_example() {
 
 step "starting moto_server (AWS EC2/S3 emulator)"
 port="$(free_port)"
-moto_server -H 127.0.0.1 -p "$port" >"$logdir/moto.log" 2>&1 &
+setsid moto_server -H 127.0.0.1 -p "$port" >"$logdir/moto.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/moto-api/"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
@@ -55,9 +57,10 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_S
 
 run_example quickstart
 
+go build -o "$root/bin/fakeclouds" "$root/internal/cmd/fakeclouds"
 if [ -x "$root/bin/fakeclouds" ]; then
   step "starting the GCP (GCE, TPU, GCS) and Kubernetes fakes"
-  "$root/bin/fakeclouds" -env "$logdir/fake.env" >"$logdir/fake.log" 2>&1 &
+  setsid "$root/bin/fakeclouds" -env "$logdir/fake.env" >"$logdir/fake.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 300); do [ -s "$logdir/fake.env" ] && break; sleep 0.1; done
   # shellcheck disable=SC1091

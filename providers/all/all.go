@@ -3,4 +3,5 @@ package all
 
 import (
 	_ "github.com/skyplan/skyplan/providers/aws"
+	_ "github.com/skyplan/skyplan/providers/gcp"
 )

@@ -1,0 +1,568 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	compute "google.golang.org/api/compute/v1"
+
+	"github.com/skyplan/skyplan/internal/catalog"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+// Default boot images: Deep Learning VM (CUDA drivers) for GPU machines,
+// Debian for the rest.
+const (
+	defaultGPUImage = "projects/deeplearning-platform-release/global/images/family/common-cu124-debian-11-py310"
+	defaultCPUImage = "projects/debian-cloud/global/images/family/debian-12"
+)
+
+// gceSpec is a cluster's desired shape on Compute Engine.
+type gceSpec struct {
+	address, workspace string
+	zone, machineType  string
+	image, vpc, subnet string
+	nodes              int
+	diskSize           int64
+	disk               catalog.Disk
+	spot, internalIPs  bool
+	gpu                bool
+	guest              *compute.AcceleratorConfig
+	user, labels       map[string]string
+}
+
+// parseGCESpec validates desired attributes before any API call.
+func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
+	d := req.Desired
+	s := &gceSpec{
+		address: req.Address, workspace: req.Workspace,
+		zone: attrString(d, "zone"), machineType: attrString(d, "instance_type"),
+		image: attrString(d, "image"), vpc: attrString(d, "vpc"), subnet: attrString(d, "subnet"),
+		spot: attrBool(d, "use_spot"), internalIPs: attrBool(d, "use_internal_ips"),
+		user: attrMap(d, "labels"),
+	}
+	if s.zone == "" {
+		return nil, fmt.Errorf(`%s: zone is required on gcp, e.g. zone = "us-central1-a"`, req.Address)
+	}
+	if s.machineType == "" {
+		return nil, fmt.Errorf(`%s: instance_type is required on gcp (or accelerators, which the spec resolves to one), e.g. instance_type = "a2-highgpu-8g"`, req.Address)
+	}
+	nodes, ok := attrInt(d, "nodes")
+	if !ok {
+		nodes = 1
+	}
+	if nodes < 0 {
+		return nil, fmt.Errorf("%s: nodes = %d; it must be 0 or more", req.Address, nodes)
+	}
+	s.nodes = int(nodes)
+	s.diskSize, ok = attrInt(d, "disk_size")
+	if !ok {
+		s.diskSize = 256
+	}
+	tier := attrString(d, "disk_tier")
+	if tier == "" {
+		tier = "medium"
+	}
+	disk, err := catalog.ResolveDisk(CloudName, s.machineType, tier, s.diskSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Address, err)
+	}
+	s.disk = disk
+	if err := validateUserLabels(req.Address, s.user); err != nil {
+		return nil, err
+	}
+	s.labels = ownedLabels(req.Workspace, req.Address, s.user)
+	if t, known := catalog.LookupInstanceType(CloudName, s.machineType); known {
+		s.gpu = t.Accelerator != ""
+		if t.GuestAccelerator != "" {
+			s.guest = &compute.AcceleratorConfig{
+				AcceleratorType:  fmt.Sprintf("zones/%s/acceleratorTypes/%s", s.zone, t.GuestAccelerator),
+				AcceleratorCount: int64(t.Count),
+			}
+		}
+	} else {
+		for _, prefix := range []string{"a2-", "a3-", "a4-", "g2-"} {
+			s.gpu = s.gpu || strings.HasPrefix(s.machineType, prefix)
+		}
+	}
+	if s.image == "" {
+		s.image = defaultCPUImage
+		if s.gpu {
+			s.image = defaultGPUImage
+		}
+	}
+	return s, nil
+}
+
+// instance is the insert request for node name.
+func (s *gceSpec) instance(name string) *compute.Instance {
+	network := "global/networks/default"
+	if s.vpc != "" {
+		network = s.vpc
+		if !strings.Contains(network, "/") {
+			network = "global/networks/" + network
+		}
+	}
+	nic := &compute.NetworkInterface{Network: network}
+	if s.subnet != "" {
+		nic.Subnetwork = s.subnet
+		if !strings.Contains(nic.Subnetwork, "/") {
+			nic.Subnetwork = fmt.Sprintf("regions/%s/subnetworks/%s", regionOfZone(s.zone), s.subnet)
+		}
+	}
+	if !s.internalIPs {
+		nic.AccessConfigs = []*compute.AccessConfig{{Name: "External NAT", Type: "ONE_TO_ONE_NAT"}}
+	}
+	restart := !s.spot
+	sched := &compute.Scheduling{AutomaticRestart: &restart, OnHostMaintenance: "MIGRATE", ProvisioningModel: "STANDARD"}
+	if s.gpu || s.guest != nil || s.spot {
+		// GPUs cannot live-migrate; Spot VMs must stop on maintenance.
+		sched.OnHostMaintenance = "TERMINATE"
+	}
+	if s.spot {
+		// A preempted node is deleted, so observation sees it gone and the plan re-creates it.
+		sched.ProvisioningModel, sched.InstanceTerminationAction = "SPOT", "DELETE"
+	}
+	inst := &compute.Instance{
+		Name:        name,
+		MachineType: fmt.Sprintf("zones/%s/machineTypes/%s", s.zone, s.machineType),
+		Labels:      maps.Clone(s.labels),
+		Disks: []*compute.AttachedDisk{{
+			Boot: true, AutoDelete: true,
+			InitializeParams: &compute.AttachedDiskInitializeParams{
+				SourceImage:           s.image,
+				DiskSizeGb:            s.diskSize,
+				DiskType:              fmt.Sprintf("zones/%s/diskTypes/%s", s.zone, s.disk.Type),
+				ProvisionedIops:       s.disk.IOPS,
+				ProvisionedThroughput: s.disk.Throughput,
+				Labels:                maps.Clone(s.labels),
+			},
+		}},
+		NetworkInterfaces: []*compute.NetworkInterface{nic},
+		Scheduling:        sched,
+	}
+	if s.guest != nil {
+		inst.GuestAccelerators = []*compute.AcceleratorConfig{s.guest}
+	}
+	return inst
+}
+
+func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
+	if req.Op == providers.OpDelete {
+		return nil, p.deleteGCE(ctx, req)
+	}
+	s, err := parseGCESpec(req)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := p.computeClient(ctx)
+	if err != nil {
+		return nil, p.apiError(req.Address, "Compute Engine client", "compute", err)
+	}
+	existing, err := p.listZoneInstances(ctx, svc, s.zone, ownershipFilter(s.workspace, s.address))
+	if err != nil {
+		return nil, p.apiError(req.Address, "listing instances in zone "+s.zone, "compute", err)
+	}
+	keep, drop := planNodes(existing, s.nodes, func(name string) int { return nodeIndex(name, s.address, s.workspace) })
+
+	var errs []error
+	if len(drop) > 0 {
+		req.Report("%s: deleting %d node(s) in %s", req.Address, len(drop), s.zone)
+		errs = append(errs, p.deleteInstances(ctx, svc, req.Address, drop))
+	}
+	used := map[int]bool{}
+	for _, inst := range keep {
+		used[nodeIndex(inst.Name, s.address, s.workspace)] = true
+	}
+	var names []string
+	for i := 0; len(keep)+len(names) < s.nodes; i++ {
+		if !used[i] {
+			names = append(names, nodeName(s.address, s.workspace, i))
+		}
+	}
+	if len(names) > 0 {
+		req.Report("%s: creating %d %s node(s) in %s", req.Address, len(names), s.machineType, s.zone)
+		errs = append(errs, p.forEach(ctx, names, func(ctx context.Context, name string) error {
+			return p.insertInstance(ctx, svc, s, name)
+		}))
+	}
+	for _, inst := range keep {
+		if !maps.Equal(inst.Labels, s.labels) {
+			errs = append(errs, p.setInstanceLabels(ctx, svc, s, inst))
+		}
+	}
+	res, obsErr := p.observeGCEAddress(ctx, svc, s.zone, s.workspace, s.address, req.Desired)
+	if err := errors.Join(append(errs, obsErr)...); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// planNodes keeps the n lowest-indexed nodes (names skyplan did not make
+// go last) and returns the rest for deletion.
+func planNodes(existing []*compute.Instance, n int, index func(string) int) (keep, drop []*compute.Instance) {
+	sorted := append([]*compute.Instance{}, existing...)
+	sort.SliceStable(sorted, func(a, b int) bool {
+		ia, ib := index(sorted[a].Name), index(sorted[b].Name)
+		if (ia < 0) != (ib < 0) {
+			return ib < 0
+		}
+		if ia != ib {
+			return ia < ib
+		}
+		return sorted[a].Name < sorted[b].Name
+	})
+	if len(sorted) <= n {
+		return sorted, nil
+	}
+	return sorted[:n], sorted[n:]
+}
+
+// forEach runs fn over items with bounded parallelism and joins every error.
+func (p *Provider) forEach(ctx context.Context, items []string, fn func(context.Context, string) error) error {
+	var (
+		g    errgroup.Group
+		mu   sync.Mutex
+		errs []error
+	)
+	g.SetLimit(max(p.parallel, 1))
+	for _, it := range items {
+		g.Go(func() error {
+			if err := fn(ctx, it); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return errors.Join(errs...)
+}
+
+func (p *Provider) insertInstance(ctx context.Context, svc *compute.Service, s *gceSpec, name string) error {
+	what := fmt.Sprintf("creating instance %s in zone %s", name, s.zone)
+	var op *compute.Operation
+	err := p.retry(ctx, func(ctx context.Context) error {
+		var err error
+		op, err = svc.Instances.Insert(p.project, s.zone, s.instance(name)).Context(ctx).Do()
+		return err
+	})
+	if isConflict(err) {
+		// A retried create finds its own node: adopt it. Anything else is not ours.
+		got, getErr := svc.Instances.Get(p.project, s.zone, name).Context(ctx).Do()
+		if getErr == nil && ownedBy(got.Labels, s.workspace, s.address) {
+			if !maps.Equal(got.Labels, s.labels) {
+				return p.setInstanceLabels(ctx, svc, s, got)
+			}
+			return nil
+		}
+		return fmt.Errorf("%s: %s (project %s): an instance of that name exists and is not owned by skyplan workspace %q; delete or rename it, or rename the cluster",
+			s.address, what, p.project, s.workspace)
+	}
+	if err != nil {
+		return p.apiError(s.address, what, "compute", err)
+	}
+	if err := p.waitZoneOp(ctx, svc, s.zone, op); err != nil {
+		return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
+	}
+	return nil
+}
+
+func (p *Provider) setInstanceLabels(ctx context.Context, svc *compute.Service, s *gceSpec, inst *compute.Instance) error {
+	what := fmt.Sprintf("setting labels of instance %s in zone %s", inst.Name, s.zone)
+	for attempt := 0; ; attempt++ {
+		var op *compute.Operation
+		err := p.retry(ctx, func(ctx context.Context) error {
+			var err error
+			op, err = svc.Instances.SetLabels(p.project, s.zone, inst.Name, &compute.InstancesSetLabelsRequest{
+				Labels: s.labels, LabelFingerprint: inst.LabelFingerprint}).Context(ctx).Do()
+			return err
+		})
+		if httpCode(err) == http.StatusPreconditionFailed && attempt < 2 {
+			// Labels changed since we read them: read the new fingerprint and try again.
+			fresh, getErr := svc.Instances.Get(p.project, s.zone, inst.Name).Context(ctx).Do()
+			if getErr != nil {
+				return p.apiError(s.address, what, "compute", getErr)
+			}
+			inst = fresh
+			continue
+		}
+		if err != nil {
+			return p.apiError(s.address, what, "compute", err)
+		}
+		if err := p.waitZoneOp(ctx, svc, s.zone, op); err != nil {
+			return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
+		}
+		return nil
+	}
+}
+
+// deleteGCE deletes every instance labelled with the address, in any zone.
+func (p *Provider) deleteGCE(ctx context.Context, req providers.ApplyRequest) error {
+	svc, err := p.computeClient(ctx)
+	if err != nil {
+		return p.apiError(req.Address, "Compute Engine client", "compute", err)
+	}
+	insts, err := p.listAggregatedInstances(ctx, svc, ownershipFilter(req.Workspace, req.Address))
+	if err != nil {
+		return p.apiError(req.Address, "listing instances", "compute", err)
+	}
+	var owned []*compute.Instance
+	for _, inst := range insts {
+		if ownedBy(inst.Labels, req.Workspace, req.Address) {
+			owned = append(owned, inst)
+		}
+	}
+	if len(owned) > 0 {
+		req.Report("%s: deleting %d node(s)", req.Address, len(owned))
+	}
+	return p.deleteInstances(ctx, svc, req.Address, owned)
+}
+
+func (p *Provider) deleteInstances(ctx context.Context, svc *compute.Service, address string, insts []*compute.Instance) error {
+	byName := map[string]*compute.Instance{}
+	for _, inst := range insts {
+		byName[lastSegment(inst.Zone)+"/"+inst.Name] = inst
+	}
+	return p.forEach(ctx, sortedKeys(byName), func(ctx context.Context, key string) error {
+		inst := byName[key]
+		zone := lastSegment(inst.Zone)
+		what := fmt.Sprintf("deleting instance %s in zone %s", inst.Name, zone)
+		var op *compute.Operation
+		err := p.retry(ctx, func(ctx context.Context) error {
+			var err error
+			op, err = svc.Instances.Delete(p.project, zone, inst.Name).Context(ctx).Do()
+			return err
+		})
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return p.apiError(address, what, "compute", err)
+		}
+		if err := p.waitZoneOp(ctx, svc, zone, op); err != nil {
+			return fmt.Errorf("%s: %s (project %s): %w", address, what, p.project, err)
+		}
+		return nil
+	})
+}
+
+// listZoneInstances lists one zone's instances matching a filter, all pages.
+func (p *Provider) listZoneInstances(ctx context.Context, svc *compute.Service, zone, filter string) ([]*compute.Instance, error) {
+	var out []*compute.Instance
+	err := p.retry(ctx, func(ctx context.Context) error {
+		out = nil
+		call := svc.Instances.List(p.project, zone).Filter(filter)
+		if p.pageSize > 0 {
+			call.MaxResults(p.pageSize)
+		}
+		return call.Pages(ctx, func(l *compute.InstanceList) error {
+			out = append(out, l.Items...)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// listAggregatedInstances lists every zone's instances matching a filter:
+// one instances.aggregatedList, all pages.
+func (p *Provider) listAggregatedInstances(ctx context.Context, svc *compute.Service, filter string) ([]*compute.Instance, error) {
+	var out []*compute.Instance
+	err := p.retry(ctx, func(ctx context.Context) error {
+		out = nil
+		call := svc.Instances.AggregatedList(p.project).Filter(filter)
+		if p.pageSize > 0 {
+			call.MaxResults(p.pageSize)
+		}
+		return call.Pages(ctx, func(l *compute.InstanceAggregatedList) error {
+			for _, scope := range sortedKeys(l.Items) {
+				out = append(out, l.Items[scope].Instances...)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// listDisks lists disks matching a filter, in one zone or (zone "") all.
+func (p *Provider) listDisks(ctx context.Context, svc *compute.Service, zone, filter string) (map[string]*compute.Disk, error) {
+	out := map[string]*compute.Disk{}
+	err := p.retry(ctx, func(ctx context.Context) error {
+		clear(out)
+		if zone != "" {
+			call := svc.Disks.List(p.project, zone).Filter(filter)
+			if p.pageSize > 0 {
+				call.MaxResults(p.pageSize)
+			}
+			return call.Pages(ctx, func(l *compute.DiskList) error {
+				for _, d := range l.Items {
+					out[d.SelfLink] = d
+				}
+				return nil
+			})
+		}
+		call := svc.Disks.AggregatedList(p.project).Filter(filter)
+		if p.pageSize > 0 {
+			call.MaxResults(p.pageSize)
+		}
+		return call.Pages(ctx, func(l *compute.DiskAggregatedList) error {
+			for _, scope := range l.Items {
+				for _, d := range scope.Disks {
+					out[d.SelfLink] = d
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// observeGCEAddress reads back one cluster after a change.
+func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, zone, workspace, address string, desired map[string]any) (*state.Resource, error) {
+	filter := ownershipFilter(workspace, address)
+	insts, err := p.listZoneInstances(ctx, svc, zone, filter)
+	if err != nil {
+		return nil, p.apiError(address, "listing instances in zone "+zone, "compute", err)
+	}
+	var owned []*compute.Instance
+	for _, inst := range insts {
+		if ownedBy(inst.Labels, workspace, address) {
+			owned = append(owned, inst)
+		}
+	}
+	disks := map[string]*compute.Disk{}
+	if len(owned) > 0 {
+		if disks, err = p.listDisks(ctx, svc, zone, filter); err != nil {
+			return nil, p.apiError(address, "listing disks in zone "+zone, "compute", err)
+		}
+	}
+	r := gceResource(address, workspace, owned, disks, desired)
+	r.Attrs = merged(desired, r.Attrs)
+	return r, nil
+}
+
+// gceResource describes one cluster's instances in spec terms. hint holds
+// the desired attributes, used only to pick equivalent spellings (a tier that
+// resolves to the observed disk) and to surface drift on any node.
+func gceResource(address, workspace string, insts []*compute.Instance, disks map[string]*compute.Disk, hint map[string]any) *state.Resource {
+	sort.SliceStable(insts, func(a, b int) bool {
+		ia, ib := nodeIndex(insts[a].Name, address, workspace), nodeIndex(insts[b].Name, address, workspace)
+		if ia != ib {
+			return ia < ib
+		}
+		return insts[a].Name < insts[b].Name
+	})
+	r := &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName, Attrs: map[string]any{"cloud": CloudName, "nodes": int64(len(insts))},
+		Private: map[string]string{"kind": "gce"}}
+	if len(insts) == 0 {
+		return r
+	}
+	var names []string
+	for _, inst := range insts {
+		r.IDs = append(r.IDs, strconv.FormatUint(inst.Id, 10))
+		names = append(names, inst.Name)
+	}
+	first := insts[0]
+	zone := lastSegment(first.Zone)
+	machineType := lastSegment(first.MachineType)
+	r.Private["zone"] = zone
+	r.Private["instances"] = strings.Join(names, ",")
+	a := r.Attrs
+	a["zone"], a["region"], a["instance_type"] = zone, regionOfZone(zone), machineType
+	sched := first.Scheduling
+	a["use_spot"] = sched != nil && (sched.ProvisioningModel == "SPOT" || sched.Preemptible)
+	if len(first.NetworkInterfaces) > 0 {
+		nic := first.NetworkInterfaces[0]
+		a["use_internal_ips"] = len(nic.AccessConfigs) == 0
+		a["vpc"] = sameResource(nic.Network, attrString(hint, "vpc"))
+		if nic.Subnetwork != "" {
+			a["subnet"] = sameResource(nic.Subnetwork, attrString(hint, "subnet"))
+		}
+	}
+	// Labels: a node whose labels drifted from the spec shows, not just node 0.
+	labels := userLabels(first.Labels)
+	if want := attrMap(hint, "labels"); want != nil || hint["labels"] != nil {
+		for _, inst := range insts {
+			if ul := userLabels(inst.Labels); !maps.Equal(ul, want) {
+				labels = ul
+				break
+			}
+		}
+	}
+	a["labels"] = labels
+	if acc := observedAccelerators(first); acc != "" {
+		a["accelerators"] = acc
+	}
+	for _, d := range first.Disks {
+		if !d.Boot {
+			continue
+		}
+		size := d.DiskSizeGb
+		disk, ok := disks[d.Source]
+		if ok {
+			size = disk.SizeGb
+		}
+		if size > 0 {
+			a["disk_size"] = size
+		}
+		if ok {
+			observed := catalog.Disk{Type: lastSegment(disk.Type), IOPS: disk.ProvisionedIops}
+			if tier := tierOf(machineType, observed, size, attrString(hint, "disk_tier")); tier != "" {
+				a["disk_tier"] = tier
+			}
+		}
+	}
+	return r
+}
+
+// sameResource reports a network URL by its name, or in the desired
+// spelling when that names the same resource (a partial or full path).
+func sameResource(observedURL, desired string) string {
+	if desired != "" && lastSegment(desired) == lastSegment(observedURL) {
+		return desired
+	}
+	return lastSegment(observedURL)
+}
+
+// tierOf names the tier of an observed boot disk: the desired tier when it
+// resolves to that disk (so "best" stays "best"), else the only tier that
+// does, else "" (ambiguous or unknown: not reported).
+func tierOf(machineType string, d catalog.Disk, size int64, desired string) string {
+	if desired != "" {
+		if want, err := catalog.ResolveDisk(CloudName, machineType, desired, size); err == nil &&
+			want.Type == d.Type && (want.IOPS == 0 || want.IOPS == d.IOPS) {
+			return desired
+		}
+	}
+	tier, _ := catalog.DiskTierOf(CloudName, machineType, d, size)
+	return tier
+}
+
+// observedAccelerators renders an instance's GPUs as the spec writes them
+// (A100:8): attached ones for N1, else the machine type's built-in ones.
+func observedAccelerators(inst *compute.Instance) string {
+	machineType := lastSegment(inst.MachineType)
+	for _, ga := range inst.GuestAccelerators {
+		name := lastSegment(ga.AcceleratorType)
+		for _, t := range catalog.InstanceTypes(CloudName) {
+			if t.GuestAccelerator == name {
+				return catalog.Accelerator{Name: t.Accelerator, Count: int(ga.AcceleratorCount)}.String()
+			}
+		}
+	}
+	if t, ok := catalog.LookupInstanceType(CloudName, machineType); ok && t.Accelerator != "" && t.GuestAccelerator == "" {
+		return spec.Accelerator(t)
+	}
+	return ""
+}

@@ -1,0 +1,167 @@
+package gcp
+
+import (
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/skyplan/skyplan/providers"
+)
+
+var (
+	labelKeyRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+	labelValueRE = regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
+)
+
+// maxLabels is GCP's per-resource limit.
+const maxLabels = 64
+
+// nodeName is the name of node i of a cluster: <name>-<workspace>-<i>, made
+// a valid GCE instance / TPU node name ([a-z]([-a-z0-9]*[a-z0-9])?, ≤63).
+// Long names are cut and suffixed with a hash so they stay distinct.
+func nodeName(address, workspace string, i int) string {
+	base := sanitizeName(nameOfAddress(address)) + "-" + sanitizeName(workspace)
+	base = strings.Trim(base, "-")
+	if base == "" || base[0] < 'a' || base[0] > 'z' {
+		base = "sky-" + base
+	}
+	suffix := "-" + strconv.Itoa(i)
+	if len(base)+len(suffix) > 63 {
+		h := fnv.New32a()
+		h.Write([]byte(address + "/" + workspace))
+		tag := fmt.Sprintf("%08x", h.Sum32())
+		base = strings.TrimRight(base[:63-len(suffix)-len(tag)-1], "-") + "-" + tag
+	}
+	return base + suffix
+}
+
+// sanitizeName lowercases and turns every run of other characters into "-".
+func sanitizeName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(s) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+// nodeIndex recovers i from a name made by nodeName, or -1.
+func nodeIndex(name, address, workspace string) int {
+	i := strings.LastIndex(name, "-")
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	if err != nil || n < 0 || nodeName(address, workspace, n) != name {
+		return -1
+	}
+	return n
+}
+
+// validateUserLabels checks labels against GCP's rules before any call, and
+// keeps skyplan's own keys for skyplan.
+func validateUserLabels(address string, labels map[string]string) error {
+	if len(labels)+3 > maxLabels {
+		return fmt.Errorf("%s: %d labels, but GCP allows %d per resource and skyplan adds 3", address, len(labels), maxLabels)
+	}
+	for _, k := range sortedKeys(labels) {
+		v := labels[k]
+		switch {
+		case strings.HasPrefix(k, "skyplan-"):
+			return fmt.Errorf("%s: label %q uses the reserved prefix \"skyplan-\"; skyplan sets its ownership labels itself", address, k)
+		case !labelKeyRE.MatchString(k):
+			return fmt.Errorf("%s: label key %q is not valid on GCP: keys start with a lowercase letter and use only lowercase letters, digits, '_' and '-' (at most 63 characters), e.g. %q", address, k, suggestLabel(k, true))
+		case !labelValueRE.MatchString(v):
+			return fmt.Errorf("%s: label %s = %q: the value is not valid on GCP: values use only lowercase letters, digits, '_' and '-' (at most 63 characters), e.g. %q", address, k, v, suggestLabel(v, false))
+		}
+	}
+	return nil
+}
+
+// suggestLabel proposes a valid spelling for an invalid key or value.
+func suggestLabel(s string, key bool) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		switch {
+		case (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	out := b.String()
+	if key && (out == "" || out[0] < 'a' || out[0] > 'z') {
+		out = "k" + out
+	}
+	if len(out) > 63 {
+		out = out[:63]
+	}
+	return out
+}
+
+// ownedLabels are the labels of a new object: the user's plus ownership.
+func ownedLabels(workspace, address string, user map[string]string) map[string]string {
+	out := providers.OwnershipLabels(workspace, address)
+	for k, v := range user {
+		out[k] = v
+	}
+	return out
+}
+
+// userLabels drops skyplan's labels; never nil, so an object with no user
+// labels compares equal to labels = {}.
+func userLabels(labels map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range labels {
+		if !strings.HasPrefix(k, "skyplan-") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ownedBy reports whether labels mark an object of this workspace (and of
+// this address, when address is not "").
+func ownedBy(labels map[string]string, workspace, address string) bool {
+	if labels[providers.TagManaged] != "true" || labels[providers.TagWorkspace] != providers.LabelValue(workspace) {
+		return false
+	}
+	return address == "" || labels[providers.TagAddress] == providers.LabelValue(address)
+}
+
+// ownershipFilter is the compute list filter for the workspace's objects
+// (and one address, when given).
+func ownershipFilter(workspace, address string) string {
+	f := fmt.Sprintf(`(labels.%s = "true") (labels.%s = "%s")`, providers.TagManaged, providers.TagWorkspace, providers.LabelValue(workspace))
+	if address != "" {
+		f += fmt.Sprintf(` (labels.%s = "%s")`, providers.TagAddress, providers.LabelValue(address))
+	}
+	return f
+}
+
+// addressResolver maps an address label back to the address: through the
+// hints first (values cut to 63 characters cannot be decoded), else by decoding.
+type addressResolver map[string]string
+
+func newAddressResolver(addresses []string) addressResolver {
+	r := addressResolver{}
+	for _, a := range addresses {
+		r[providers.LabelValue(a)] = a
+	}
+	return r
+}
+
+func (r addressResolver) resolve(label string) string {
+	if a, ok := r[label]; ok {
+		return a
+	}
+	return providers.DecodeLabelValue(label)
+}

@@ -1,0 +1,197 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	compute "google.golang.org/api/compute/v1"
+	tpu "google.golang.org/api/tpu/v2"
+
+	"github.com/skyplan/skyplan/internal/catalog"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+// Observe lists what the workspace owns: one label-filtered, paginated
+// instances.aggregatedList (plus disks.aggregatedList for boot disk types
+// when there are instances), one TPU nodes.list per zone a hint uses, and
+// one bucket list.
+func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([]*state.Resource, error) {
+	ws := req.Workspace
+	if ws == "" {
+		ws = p.workspace
+	}
+	plan := p.scanPlan(req.Resources)
+	var (
+		mu  sync.Mutex
+		out []*state.Resource
+	)
+	add := func(rs ...*state.Resource) {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, rs...)
+	}
+	// A service no hint needs is scanned only because the cloud declares
+	// the capability; missing permission for it must not block the others.
+	tolerate := func(needed bool, err error) error {
+		if err != nil && !needed && deniedOrNoCredentials(err) {
+			return nil
+		}
+		return err
+	}
+	var g errgroup.Group
+	if plan.gce {
+		g.Go(func() error {
+			rs, err := p.observeGCE(ctx, ws, plan)
+			add(rs...)
+			return tolerate(plan.gceNeeded, err)
+		})
+	}
+	for _, zone := range plan.tpuZones {
+		g.Go(func() error {
+			rs, err := p.observeTPUZone(ctx, ws, zone, plan)
+			add(rs...)
+			return err
+		})
+	}
+	if plan.storage {
+		g.Go(func() error {
+			rs, err := p.observeBuckets(ctx, ws, plan)
+			add(rs...)
+			return tolerate(plan.storageNeeded, err)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out, nil
+}
+
+type scanPlan struct {
+	gce, gceNeeded         bool
+	storage, storageNeeded bool
+	tpuZones               []string
+	hints                  map[string]map[string]any
+	resolve                addressResolver
+}
+
+// scanPlan picks the services to list: those the cloud block declares, and
+// those a hint needs; TPU zones come from TPU cluster hints.
+func (p *Provider) scanPlan(hints []providers.ResourceHint) scanPlan {
+	s := scanPlan{hints: map[string]map[string]any{}}
+	s.gce = p.cloud.HasCapability(spec.CapCompute)
+	s.storage = p.cloud.HasCapability(spec.CapStorage)
+	zones := map[string]bool{}
+	var addrs []string
+	for _, h := range hints {
+		if c := attrString(h.Attrs, "cloud"); c != "" && c != CloudName {
+			continue
+		}
+		s.hints[h.Address] = h.Attrs
+		addrs = append(addrs, h.Address)
+		switch h.Type {
+		case spec.TypeCluster, spec.TypeJobsController:
+			if catalog.IsTPU(attrString(h.Attrs, "accelerators")) {
+				if z := attrString(h.Attrs, "zone"); z != "" {
+					zones[z] = true
+				}
+				continue
+			}
+			s.gce, s.gceNeeded = true, true
+		case spec.TypeBucket:
+			s.storage, s.storageNeeded = true, true
+		}
+	}
+	s.tpuZones = sortedKeys(zones)
+	s.resolve = newAddressResolver(addrs)
+	return s
+}
+
+func deniedOrNoCredentials(err error) bool {
+	code := httpCode(err)
+	return errors.Is(err, errNoCredentials) || code == http.StatusForbidden || code == http.StatusUnauthorized
+}
+
+func (p *Provider) observeGCE(ctx context.Context, ws string, plan scanPlan) ([]*state.Resource, error) {
+	svc, err := p.computeClient(ctx)
+	if err != nil {
+		return nil, p.apiError("gcp", "observing Compute Engine instances", "compute", err)
+	}
+	filter := ownershipFilter(ws, "")
+	insts, err := p.listAggregatedInstances(ctx, svc, filter)
+	if err != nil {
+		return nil, p.apiError("gcp", "instances.aggregatedList", "compute", err)
+	}
+	byAddr := map[string][]*compute.Instance{}
+	for _, inst := range insts {
+		if !ownedBy(inst.Labels, ws, "") || inst.Labels[providers.TagAddress] == "" {
+			continue
+		}
+		addr := plan.resolve.resolve(inst.Labels[providers.TagAddress])
+		byAddr[addr] = append(byAddr[addr], inst)
+	}
+	if len(byAddr) == 0 {
+		return nil, nil
+	}
+	disks, err := p.listDisks(ctx, svc, "", filter)
+	if err != nil {
+		return nil, p.apiError("gcp", "disks.aggregatedList", "compute", err)
+	}
+	var out []*state.Resource
+	for _, addr := range sortedKeys(byAddr) {
+		out = append(out, gceResource(addr, ws, byAddr[addr], disks, plan.hints[addr]))
+	}
+	return out, nil
+}
+
+func (p *Provider) observeTPUZone(ctx context.Context, ws, zone string, plan scanPlan) ([]*state.Resource, error) {
+	svc, err := p.tpuClient(ctx)
+	if err != nil {
+		return nil, p.apiError("gcp", fmt.Sprintf("observing TPU VMs in %s", zone), "tpu", err)
+	}
+	nodes, err := p.listNodes(ctx, svc, zone)
+	if err != nil {
+		return nil, p.apiError("gcp", fmt.Sprintf("TPU nodes.list in %s", zone), "tpu", err)
+	}
+	byAddr := map[string][]*tpu.Node{}
+	for _, n := range nodes {
+		if !ownedBy(n.Labels, ws, "") || n.Labels[providers.TagAddress] == "" {
+			continue
+		}
+		addr := plan.resolve.resolve(n.Labels[providers.TagAddress])
+		byAddr[addr] = append(byAddr[addr], n)
+	}
+	var out []*state.Resource
+	for _, addr := range sortedKeys(byAddr) {
+		out = append(out, tpuResource(addr, ws, zone, byAddr[addr], plan.hints[addr]))
+	}
+	return out, nil
+}
+
+func (p *Provider) observeBuckets(ctx context.Context, ws string, plan scanPlan) ([]*state.Resource, error) {
+	client, err := p.storageClient(ctx)
+	if err != nil {
+		return nil, p.apiError("gcp", "observing buckets", "storage", err)
+	}
+	buckets, err := p.listBuckets(ctx, client, ws)
+	if err != nil {
+		return nil, p.apiError("gcp", "listing buckets", "storage", err)
+	}
+	var out []*state.Resource
+	for _, b := range buckets {
+		label := b.Labels[providers.TagAddress]
+		if label == "" {
+			continue
+		}
+		addr := plan.resolve.resolve(label)
+		out = append(out, bucketResource(addr, b, plan.hints[addr]))
+	}
+	return out, nil
+}

@@ -1,0 +1,329 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+
+	tpu "google.golang.org/api/tpu/v2"
+
+	"github.com/skyplan/skyplan/internal/catalog"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/state"
+)
+
+// isTPURequest tells TPU VM clusters from GCE ones, for deletes by what the
+// prior state recorded.
+func isTPURequest(req providers.ApplyRequest) bool {
+	if req.Desired != nil {
+		return catalog.IsTPU(attrString(req.Desired, "accelerators"))
+	}
+	if req.Prior != nil {
+		return req.Prior.Private["kind"] == "tpu" || catalog.IsTPU(attrString(req.Prior.Attrs, "accelerators"))
+	}
+	return false
+}
+
+// tpuSpec is a TPU VM cluster's desired shape.
+type tpuSpec struct {
+	address, workspace string
+	zone               string
+	tpu                catalog.TPU
+	runtimeVersion     string
+	nodes              int
+	spot, internalIPs  bool
+	vpc, subnet        string
+	labels             map[string]string
+}
+
+func parseTPUSpec(req providers.ApplyRequest) (*tpuSpec, error) {
+	d := req.Desired
+	if v, set := d["tpu_vm"].(bool); set && !v {
+		return nil, fmt.Errorf("%s: legacy TPU Nodes (tpu_vm = false) are no longer offered by GCP; use a TPU VM (remove tpu_vm = false)", req.Address)
+	}
+	t, err := catalog.ParseTPU(attrString(d, "accelerators"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Address, err)
+	}
+	s := &tpuSpec{address: req.Address, workspace: req.Workspace, tpu: t,
+		zone: attrString(d, "zone"), runtimeVersion: attrString(d, "runtime_version"),
+		spot: attrBool(d, "use_spot"), internalIPs: attrBool(d, "use_internal_ips"),
+		vpc: attrString(d, "vpc"), subnet: attrString(d, "subnet")}
+	if s.zone == "" {
+		return nil, fmt.Errorf(`%s: zone is required for a TPU VM, e.g. zone = %q`, req.Address, t.Zones[0])
+	}
+	if s.runtimeVersion == "" {
+		return nil, fmt.Errorf(`%s: runtime_version is required for a TPU VM, e.g. runtime_version = "tpu-ubuntu2204-base"`, req.Address)
+	}
+	nodes, ok := attrInt(d, "nodes")
+	if !ok {
+		nodes = 1
+	}
+	if nodes < 0 {
+		return nil, fmt.Errorf("%s: nodes = %d; it must be 0 or more", req.Address, nodes)
+	}
+	s.nodes = int(nodes)
+	user := attrMap(d, "labels")
+	if err := validateUserLabels(req.Address, user); err != nil {
+		return nil, err
+	}
+	s.labels = ownedLabels(req.Workspace, req.Address, user)
+	return s, nil
+}
+
+func (s *tpuSpec) node() *tpu.Node {
+	n := &tpu.Node{
+		AcceleratorType:  s.tpu.AcceleratorType,
+		RuntimeVersion:   s.runtimeVersion,
+		Labels:           maps.Clone(s.labels),
+		NetworkConfig:    &tpu.NetworkConfig{EnableExternalIps: !s.internalIPs, Network: s.vpc, Subnetwork: s.subnet},
+		SchedulingConfig: &tpu.SchedulingConfig{Spot: s.spot},
+	}
+	return n
+}
+
+func tpuParent(project, zone string) string {
+	return fmt.Sprintf("projects/%s/locations/%s", project, zone)
+}
+
+func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
+	if req.Op == providers.OpDelete {
+		return nil, p.deleteTPU(ctx, req)
+	}
+	s, err := parseTPUSpec(req)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := p.tpuClient(ctx)
+	if err != nil {
+		return nil, p.apiError(req.Address, "Cloud TPU client", "tpu", err)
+	}
+	existing, err := p.listNodes(ctx, svc, s.zone)
+	if err != nil {
+		return nil, p.apiError(req.Address, "listing TPU nodes in zone "+s.zone, "tpu", err)
+	}
+	var mine []*tpu.Node
+	for _, n := range existing {
+		if ownedBy(n.Labels, s.workspace, s.address) && n.State != "DELETING" {
+			mine = append(mine, n)
+		}
+	}
+	index := func(n *tpu.Node) int { return nodeIndex(lastSegment(n.Name), s.address, s.workspace) }
+	sort.SliceStable(mine, func(a, b int) bool {
+		ia, ib := index(mine[a]), index(mine[b])
+		if (ia < 0) != (ib < 0) {
+			return ib < 0
+		}
+		return ia < ib
+	})
+	keep, drop := mine, []*tpu.Node(nil)
+	if len(mine) > s.nodes {
+		keep, drop = mine[:s.nodes], mine[s.nodes:]
+	}
+	var errs []error
+	if len(drop) > 0 {
+		req.Report("%s: deleting %d TPU VM(s) in %s", req.Address, len(drop), s.zone)
+		errs = append(errs, p.deleteNodes(ctx, svc, req.Address, drop))
+	}
+	used := map[int]bool{}
+	for _, n := range keep {
+		used[index(n)] = true
+	}
+	var ids []string
+	for i := 0; len(keep)+len(ids) < s.nodes; i++ {
+		if !used[i] {
+			ids = append(ids, nodeName(s.address, s.workspace, i))
+		}
+	}
+	if len(ids) > 0 {
+		req.Report("%s: creating %d %s TPU VM(s) in %s", req.Address, len(ids), s.tpu.AcceleratorType, s.zone)
+		errs = append(errs, p.forEach(ctx, ids, func(ctx context.Context, id string) error {
+			return p.createNode(ctx, svc, s, id)
+		}))
+	}
+	for _, n := range keep {
+		if !maps.Equal(n.Labels, s.labels) {
+			errs = append(errs, p.patchNodeLabels(ctx, svc, s, n))
+		}
+	}
+	res, obsErr := p.observeTPUAddress(ctx, svc, s.zone, s.workspace, s.address, req.Desired)
+	return res, errors.Join(append(errs, obsErr)...)
+}
+
+func (p *Provider) createNode(ctx context.Context, svc *tpu.Service, s *tpuSpec, id string) error {
+	what := fmt.Sprintf("creating TPU VM %s (%s) in zone %s", id, s.tpu.AcceleratorType, s.zone)
+	parent := tpuParent(p.project, s.zone)
+	var op *tpu.Operation
+	err := p.retry(ctx, func(ctx context.Context) error {
+		var err error
+		op, err = svc.Projects.Locations.Nodes.Create(parent, s.node()).NodeId(id).Context(ctx).Do()
+		return err
+	})
+	if isConflict(err) {
+		got, getErr := svc.Projects.Locations.Nodes.Get(parent + "/nodes/" + id).Context(ctx).Do()
+		if getErr == nil && ownedBy(got.Labels, s.workspace, s.address) {
+			if !maps.Equal(got.Labels, s.labels) {
+				return p.patchNodeLabels(ctx, svc, s, got)
+			}
+			return nil
+		}
+		return fmt.Errorf("%s: %s (project %s): a TPU node of that name exists and is not owned by skyplan workspace %q; delete or rename it, or rename the cluster",
+			s.address, what, p.project, s.workspace)
+	}
+	if err != nil {
+		return p.apiError(s.address, what, "tpu", err)
+	}
+	if err := p.waitTPUOp(ctx, svc, op); err != nil {
+		return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
+	}
+	return nil
+}
+
+func (p *Provider) patchNodeLabels(ctx context.Context, svc *tpu.Service, s *tpuSpec, n *tpu.Node) error {
+	what := fmt.Sprintf("setting labels of TPU VM %s in zone %s", lastSegment(n.Name), s.zone)
+	var op *tpu.Operation
+	err := p.retry(ctx, func(ctx context.Context) error {
+		var err error
+		op, err = svc.Projects.Locations.Nodes.Patch(n.Name, &tpu.Node{Labels: s.labels}).UpdateMask("labels").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return p.apiError(s.address, what, "tpu", err)
+	}
+	if err := p.waitTPUOp(ctx, svc, op); err != nil {
+		return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
+	}
+	return nil
+}
+
+// deleteTPU deletes the address's TPU VMs in the zone the prior state names.
+func (p *Provider) deleteTPU(ctx context.Context, req providers.ApplyRequest) error {
+	zone := ""
+	if req.Prior != nil {
+		zone = attrString(req.Prior.Attrs, "zone")
+	}
+	if zone == "" {
+		return fmt.Errorf("%s: cannot delete TPU VMs: the prior state names no zone", req.Address)
+	}
+	svc, err := p.tpuClient(ctx)
+	if err != nil {
+		return p.apiError(req.Address, "Cloud TPU client", "tpu", err)
+	}
+	nodes, err := p.listNodes(ctx, svc, zone)
+	if err != nil {
+		return p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
+	}
+	var mine []*tpu.Node
+	for _, n := range nodes {
+		if ownedBy(n.Labels, req.Workspace, req.Address) {
+			mine = append(mine, n)
+		}
+	}
+	if len(mine) > 0 {
+		req.Report("%s: deleting %d TPU VM(s)", req.Address, len(mine))
+	}
+	return p.deleteNodes(ctx, svc, req.Address, mine)
+}
+
+func (p *Provider) deleteNodes(ctx context.Context, svc *tpu.Service, address string, nodes []*tpu.Node) error {
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	return p.forEach(ctx, names, func(ctx context.Context, name string) error {
+		what := fmt.Sprintf("deleting TPU VM %s", name)
+		var op *tpu.Operation
+		err := p.retry(ctx, func(ctx context.Context) error {
+			var err error
+			op, err = svc.Projects.Locations.Nodes.Delete(name).Context(ctx).Do()
+			return err
+		})
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return p.apiError(address, what, "tpu", err)
+		}
+		if err := p.waitTPUOp(ctx, svc, op); err != nil {
+			return fmt.Errorf("%s: %s: %w", address, what, err)
+		}
+		return nil
+	})
+}
+
+// listNodes lists one zone's TPU nodes, all pages (the API has no label filter).
+func (p *Provider) listNodes(ctx context.Context, svc *tpu.Service, zone string) ([]*tpu.Node, error) {
+	var out []*tpu.Node
+	err := p.retry(ctx, func(ctx context.Context) error {
+		out = nil
+		call := svc.Projects.Locations.Nodes.List(tpuParent(p.project, zone))
+		if p.pageSize > 0 {
+			call.PageSize(p.pageSize)
+		}
+		return call.Pages(ctx, func(l *tpu.ListNodesResponse) error {
+			out = append(out, l.Nodes...)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone, workspace, address string, desired map[string]any) (*state.Resource, error) {
+	nodes, err := p.listNodes(ctx, svc, zone)
+	if err != nil {
+		return nil, p.apiError(address, "listing TPU nodes in zone "+zone, "tpu", err)
+	}
+	var mine []*tpu.Node
+	for _, n := range nodes {
+		if ownedBy(n.Labels, workspace, address) {
+			mine = append(mine, n)
+		}
+	}
+	r := tpuResource(address, workspace, zone, mine, desired)
+	r.Attrs = merged(desired, r.Attrs)
+	return r, nil
+}
+
+// tpuResource describes one TPU VM cluster in spec terms.
+func tpuResource(address, workspace, zone string, nodes []*tpu.Node, hint map[string]any) *state.Resource {
+	sort.SliceStable(nodes, func(a, b int) bool {
+		return nodeIndex(lastSegment(nodes[a].Name), address, workspace) < nodeIndex(lastSegment(nodes[b].Name), address, workspace)
+	})
+	r := &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName,
+		Attrs:   map[string]any{"cloud": CloudName, "nodes": int64(len(nodes)), "tpu_vm": true, "zone": zone, "region": regionOfZone(zone)},
+		Private: map[string]string{"kind": "tpu", "zone": zone}}
+	if len(nodes) == 0 {
+		return r
+	}
+	var names []string
+	for _, n := range nodes {
+		id := strconv.FormatInt(n.Id, 10)
+		if n.Id == 0 {
+			id = n.Name
+		}
+		r.IDs = append(r.IDs, id)
+		names = append(names, lastSegment(n.Name))
+	}
+	r.Private["nodes"] = strings.Join(names, ",")
+	first := nodes[0]
+	a := r.Attrs
+	a["accelerators"] = sameSpelling("tpu-"+first.AcceleratorType, attrString(hint, "accelerators"))
+	a["runtime_version"] = first.RuntimeVersion
+	a["use_spot"] = first.SchedulingConfig != nil && (first.SchedulingConfig.Spot || first.SchedulingConfig.Preemptible)
+	a["use_internal_ips"] = first.NetworkConfig != nil && !first.NetworkConfig.EnableExternalIps
+	labels := userLabels(first.Labels)
+	if want := attrMap(hint, "labels"); hint["labels"] != nil {
+		for _, n := range nodes {
+			if ul := userLabels(n.Labels); !maps.Equal(ul, want) {
+				labels = ul
+				break
+			}
+		}
+	}
+	a["labels"] = labels
+	return r
+}
