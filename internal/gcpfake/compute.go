@@ -21,6 +21,7 @@ func (s *Server) routeCompute() {
 	s.mux.HandleFunc("GET "+p+"/zones/{zone}/instances/{instance}", s.getInstance)
 	s.mux.HandleFunc("DELETE "+p+"/zones/{zone}/instances/{instance}", s.deleteInstance)
 	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/setLabels", s.setInstanceLabels)
+	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/setMetadata", s.setInstanceMetadata)
 	s.mux.HandleFunc("GET "+p+"/aggregated/instances", s.aggregatedInstances)
 	s.mux.HandleFunc("GET "+p+"/zones/{zone}/disks", s.listDisks)
 	s.mux.HandleFunc("GET "+p+"/aggregated/disks", s.aggregatedDisks)
@@ -189,6 +190,11 @@ func (s *Server) createInstance(project, zone string, in *compute.Instance, stat
 	inst.CreationTimestamp = now()
 	inst.LabelFingerprint = fingerprint(inst.Labels)
 	inst.Fingerprint = fingerprint(inst.Id)
+	if inst.Metadata == nil {
+		inst.Metadata = &compute.Metadata{}
+	}
+	inst.Metadata.Kind = "compute#metadata"
+	inst.Metadata.Fingerprint = fingerprint(inst.Metadata.Items)
 	if inst.Scheduling == nil {
 		inst.Scheduling = &compute.Scheduling{}
 	}
@@ -449,6 +455,32 @@ func (s *Server) setInstanceLabels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.newComputeOp(project, zone, "setLabels", inst.SelfLink, inst.Id, operationFault(r), func() {
 		inst.Labels = req.Labels
 		inst.LabelFingerprint = fingerprint(req.Labels)
+	}))
+}
+
+// setInstanceMetadata replaces an instance's metadata items, guarded by the
+// metadata fingerprint as the real API does.
+func (s *Server) setInstanceMetadata(w http.ResponseWriter, r *http.Request) {
+	project, zone, name := r.PathValue("project"), r.PathValue("zone"), r.PathValue("instance")
+	var req compute.Metadata
+	if err := readJSON(r, &req); err != nil {
+		badRequest(w, "%v", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := s.instances[project+"/"+zone+"/"+name]
+	if !ok {
+		notFound(w, fmt.Sprintf("projects/%s/zones/%s/instances/%s", project, zone, name))
+		return
+	}
+	if req.Fingerprint != inst.Metadata.Fingerprint {
+		writeError(w, http.StatusPreconditionFailed, "conditionNotMet",
+			"Supplied fingerprint does not match current metadata fingerprint.", "")
+		return
+	}
+	writeJSON(w, s.newComputeOp(project, zone, "setMetadata", inst.SelfLink, inst.Id, operationFault(r), func() {
+		inst.Metadata = &compute.Metadata{Kind: "compute#metadata", Items: req.Items, Fingerprint: fingerprint(req.Items)}
 	}))
 }
 

@@ -39,6 +39,8 @@ type gceSpec struct {
 	gpu                bool
 	guest              *compute.AcceleratorConfig
 	user, labels       map[string]string
+	// controllerConfig is set for a jobs_controller: its metadata item value.
+	controllerConfig string
 }
 
 // parseGCESpec validates desired attributes before any API call.
@@ -65,6 +67,10 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 		return nil, fmt.Errorf("%s: nodes = %d; it must be 0 or more", req.Address, nodes)
 	}
 	s.nodes = int(nodes)
+	if req.Type == spec.TypeJobsController {
+		s.nodes = 1
+		s.controllerConfig = controllerMetadata(req.Workspace, d)
+	}
 	s.diskSize, ok = attrInt(d, "disk_size")
 	if !ok {
 		s.diskSize = 256
@@ -154,6 +160,9 @@ func (s *gceSpec) instance(name string) *compute.Instance {
 	if s.guest != nil {
 		inst.GuestAccelerators = []*compute.AcceleratorConfig{s.guest}
 	}
+	if s.controllerConfig != "" {
+		inst.Metadata = &compute.Metadata{Items: withMetadataItem(nil, controllerMetadataKey, s.controllerConfig)}
+	}
 	return inst
 }
 
@@ -199,6 +208,9 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	for _, inst := range keep {
 		if !maps.Equal(inst.Labels, s.labels) {
 			errs = append(errs, p.setInstanceLabels(ctx, svc, s, inst))
+		}
+		if v, _ := metadataValue(inst.Metadata, controllerMetadataKey); s.controllerConfig != "" && v != s.controllerConfig {
+			errs = append(errs, p.setControllerMetadata(ctx, svc, s, inst))
 		}
 	}
 	res, obsErr := p.observeGCEAddress(ctx, svc, s.zone, s.workspace, s.address, req.Desired)
@@ -503,6 +515,9 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 	a["labels"] = labels
 	if acc := observedAccelerators(first); acc != "" {
 		a["accelerators"] = acc
+	}
+	for k, v := range controllerAttrs(first.Metadata) {
+		a[k] = v
 	}
 	for _, d := range first.Disks {
 		if !d.Boot {

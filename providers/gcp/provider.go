@@ -309,10 +309,12 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 			return p.applyTPU(ctx, req)
 		}
 		return p.applyGCE(ctx, req)
+	case spec.TypeJobsController:
+		return p.applyGCE(ctx, req)
 	case spec.TypeBucket:
 		return p.applyBucket(ctx, req)
 	}
-	return nil, fmt.Errorf("%s: the gcp provider does not manage resources of type %q (it manages cluster and bucket)", req.Address, req.Type)
+	return nil, fmt.Errorf("%s: the gcp provider does not manage resources of type %q (it manages cluster, bucket and jobs_controller)", req.Address, req.Type)
 }
 
 // --- attribute helpers ---------------------------------------------------------

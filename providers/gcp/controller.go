@@ -1,0 +1,105 @@
+package gcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	compute "google.golang.org/api/compute/v1"
+)
+
+// A jobs_controller is one GCE instance whose configuration (jobs bucket,
+// job clouds) is an instance metadata item: the controller reads it from the
+// metadata server, and setMetadata changes it in place.
+const controllerMetadataKey = "skyplan-controller-config"
+
+type controllerConfig struct {
+	Workspace string   `json:"workspace"`
+	Bucket    string   `json:"bucket"`
+	JobClouds []string `json:"job_clouds"`
+}
+
+func controllerMetadata(workspace string, desired map[string]any) string {
+	jc, _ := desired["job_clouds"].([]string)
+	if jc == nil {
+		jc = []string{}
+	}
+	b, _ := json.Marshal(controllerConfig{Workspace: workspace, Bucket: attrString(desired, "bucket"), JobClouds: jc})
+	return string(b)
+}
+
+// metadataValue returns one metadata item's value.
+func metadataValue(md *compute.Metadata, key string) (string, bool) {
+	if md == nil {
+		return "", false
+	}
+	for _, it := range md.Items {
+		if it != nil && it.Key == key && it.Value != nil {
+			return *it.Value, true
+		}
+	}
+	return "", false
+}
+
+// controllerAttrs reads the configuration back in spec terms.
+func controllerAttrs(md *compute.Metadata) map[string]any {
+	v, ok := metadataValue(md, controllerMetadataKey)
+	if !ok {
+		return nil
+	}
+	var c controllerConfig
+	if json.Unmarshal([]byte(v), &c) != nil {
+		return nil
+	}
+	if c.JobClouds == nil {
+		c.JobClouds = []string{}
+	}
+	return map[string]any{"bucket": c.Bucket, "job_clouds": c.JobClouds}
+}
+
+// withMetadataItem returns md's items with key set to value.
+func withMetadataItem(md *compute.Metadata, key, value string) []*compute.MetadataItems {
+	var items []*compute.MetadataItems
+	if md != nil {
+		for _, it := range md.Items {
+			if it != nil && it.Key != key {
+				items = append(items, it)
+			}
+		}
+	}
+	return append(items, &compute.MetadataItems{Key: key, Value: &value})
+}
+
+// setControllerMetadata rewrites the configuration item, retrying once on a
+// fingerprint race as setLabels does.
+func (p *Provider) setControllerMetadata(ctx context.Context, svc *compute.Service, s *gceSpec, inst *compute.Instance) error {
+	what := fmt.Sprintf("setting metadata of instance %s in zone %s", inst.Name, s.zone)
+	for attempt := 0; ; attempt++ {
+		md := &compute.Metadata{Items: withMetadataItem(inst.Metadata, controllerMetadataKey, s.controllerConfig)}
+		if inst.Metadata != nil {
+			md.Fingerprint = inst.Metadata.Fingerprint
+		}
+		var op *compute.Operation
+		err := p.retry(ctx, func(ctx context.Context) error {
+			var err error
+			op, err = svc.Instances.SetMetadata(p.project, s.zone, inst.Name, md).Context(ctx).Do()
+			return err
+		})
+		if httpCode(err) == http.StatusPreconditionFailed && attempt < 2 {
+			fresh, getErr := svc.Instances.Get(p.project, s.zone, inst.Name).Context(ctx).Do()
+			if getErr != nil {
+				return p.apiError(s.address, what, "compute", getErr)
+			}
+			inst = fresh
+			continue
+		}
+		if err != nil {
+			return p.apiError(s.address, what, "compute", err)
+		}
+		if err := p.waitZoneOp(ctx, svc, s.zone, op); err != nil {
+			return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
+		}
+		return nil
+	}
+}
