@@ -111,10 +111,14 @@ func (s *session) deniedCapabilities(results map[string][]providers.CapabilitySt
 func (s *session) observe(ctx context.Context, denied map[string]map[spec.Capability]bool) ([]*state.Resource, map[string]bool, error) {
 	hints := map[string][]providers.ResourceHint{}
 	for _, r := range s.cfg.Resources {
-		hints[r.Cloud()] = append(hints[r.Cloud()], providers.ResourceHint{Address: r.Address(), Type: r.Type, Attrs: r.Attrs})
+		if _, blocked := s.blocked[r.Address()]; !blocked {
+			hints[r.Cloud()] = append(hints[r.Cloud()], providers.ResourceHint{Address: r.Address(), Type: r.Type, Attrs: r.Attrs})
+		}
 	}
 	for _, r := range s.st.Resources {
-		hints[r.Cloud] = append(hints[r.Cloud], providers.ResourceHint{Address: r.Address, Type: r.Type, Attrs: r.Attrs})
+		if _, blocked := s.blocked[r.Address]; !blocked {
+			hints[r.Cloud] = append(hints[r.Cloud], providers.ResourceHint{Address: r.Address, Type: r.Type, Attrs: r.Attrs})
+		}
 	}
 	var (
 		mu       sync.Mutex

@@ -25,6 +25,9 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		return nil, fmt.Errorf("aws: observe needs a workspace")
 	}
 	regions, scanCompute, scanStorage := p.scanPlan(ctx, req.Resources)
+	// Denied capabilities are not observed: storage-only credentials still plan buckets.
+	scanCompute = scanCompute && !req.Skip[spec.CapCompute]
+	scanStorage = scanStorage && !req.Skip[spec.CapStorage]
 
 	var (
 		mu  sync.Mutex

@@ -28,6 +28,13 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		ws = p.workspace
 	}
 	plan := p.scanPlan(req.Resources)
+	// Denied capabilities are not observed: storage-only credentials still plan buckets.
+	if req.Skip[spec.CapCompute] {
+		plan.gce, plan.tpuZones = false, nil
+	}
+	if req.Skip[spec.CapStorage] {
+		plan.storage = false
+	}
 	var (
 		mu  sync.Mutex
 		out []*state.Resource
