@@ -329,6 +329,7 @@ func (e *Executor) record(c *planner.Change, r *state.Resource) {
 		}
 	}
 	out.DependsOn = c.ResourceDependsOn
+	out.Sensitive = c.Sensitive
 	e.mu.Lock()
 	e.State.Set(out)
 	e.mu.Unlock()
@@ -362,6 +363,7 @@ func cloneResource(r *state.Resource) *state.Resource {
 		}
 	}
 	out.DependsOn = append(out.DependsOn, r.DependsOn...)
+	out.Sensitive = append(out.Sensitive, r.Sensitive...)
 	return out
 }
 

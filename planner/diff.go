@@ -106,7 +106,7 @@ func current(pr, obs *state.Resource) *state.Resource {
 		return pr
 	}
 	merged := &state.Resource{Address: obs.Address, Type: obs.Type, Cloud: obs.Cloud, IDs: obs.IDs,
-		Attrs: map[string]any{}, Private: map[string]string{}, DependsOn: pr.DependsOn}
+		Attrs: map[string]any{}, Private: map[string]string{}, DependsOn: pr.DependsOn, Sensitive: pr.Sensitive}
 	for k, v := range pr.Attrs {
 		merged.Attrs[k] = v
 	}
@@ -129,7 +129,11 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 	if ex, ok := in.Expanded[addr]; ok {
 		after, notes = ex.Attrs, ex.Notes
 	}
-	c := &Change{Address: addr, Type: r.Type, Cloud: r.Cloud(), After: after, Notes: notes, ResourceDependsOn: r.DependsOn}
+	c := &Change{Address: addr, Type: r.Type, Cloud: r.Cloud(), After: after, Notes: notes, ResourceDependsOn: r.DependsOn,
+		Sensitive: sortedKeys(r.Sensitive)}
+	if len(c.Sensitive) == 0 {
+		c.Sensitive = nil
+	}
 
 	drifted := pr != nil && obs == nil && in.ObservedClouds[pr.Cloud]
 	cur := current(pr, obs)
@@ -142,7 +146,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 			c.Reason = fmt.Sprintf("%s was deleted outside skyplan (no object with its tags on %s); it will be created again", addr, pr.Cloud)
 		}
 		for _, k := range sortedKeys(after) {
-			c.Attrs = append(c.Attrs, AttrChange{Name: k, After: after[k]})
+			c.Attrs = append(c.Attrs, AttrChange{Name: k, After: after[k], Sensitive: c.IsSensitive(k)})
 		}
 		return c
 	}
@@ -158,7 +162,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 		if !known || Equal(after[k], have) {
 			continue
 		}
-		ac := AttrChange{Name: k, Before: have, After: after[k]}
+		ac := AttrChange{Name: k, Before: have, After: after[k], Sensitive: c.IsSensitive(k)}
 		if as, ok := schema.Attr(k); ok {
 			if as.ForceNew {
 				ac.ForcesReplacement, ac.Reason = true, as.Reason
@@ -193,6 +197,9 @@ func replaceReason(forcing []AttrChange) string {
 	parts := make([]string, len(forcing))
 	for i, f := range forcing {
 		parts[i] = fmt.Sprintf("%s %s → %s", f.Name, FormatValue(f.Before), FormatValue(f.After))
+		if f.Sensitive {
+			parts[i] = f.Name + " (sensitive value)"
+		}
 	}
 	verb := "forces"
 	if len(parts) > 1 {
@@ -203,7 +210,7 @@ func replaceReason(forcing []AttrChange) string {
 
 func deleteChange(addr string, in Input, pr, obs *state.Resource) *Change {
 	cur := current(pr, obs)
-	c := &Change{Address: addr, Type: cur.Type, Cloud: cur.Cloud, Action: Delete, Prior: cur}
+	c := &Change{Address: addr, Type: cur.Type, Cloud: cur.Cloud, Action: Delete, Prior: cur, Sensitive: cur.Sensitive}
 	switch {
 	case in.Destroy:
 		c.Reason = "destroy requested"
@@ -215,7 +222,7 @@ func deleteChange(addr string, in Input, pr, obs *state.Resource) *Change {
 		c.Reason = "no longer in the spec"
 	}
 	for _, k := range sortedKeys(cur.Attrs) {
-		c.Attrs = append(c.Attrs, AttrChange{Name: k, Before: cur.Attrs[k]})
+		c.Attrs = append(c.Attrs, AttrChange{Name: k, Before: cur.Attrs[k], Sensitive: c.IsSensitive(k)})
 	}
 	return c
 }

@@ -68,6 +68,8 @@ type AttrChange struct {
 	// Reason says what that costs.
 	ForcesReplacement bool   `json:"forces_replacement,omitempty"`
 	Reason            string `json:"reason,omitempty"`
+	// Sensitive values come from sensitive variables and are never printed.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Change is the planned action for one resource.
@@ -96,6 +98,18 @@ type Change struct {
 	ResourceDependsOn []string `json:"resource_depends_on,omitempty"`
 	// StateOnly updates touch only state (e.g. force_destroy), not the cloud.
 	StateOnly bool `json:"state_only,omitempty"`
+	// Sensitive names the attributes whose values are never printed.
+	Sensitive []string `json:"sensitive_attributes,omitempty"`
+}
+
+// IsSensitive reports whether an attribute's value must not be printed.
+func (c *Change) IsSensitive(attr string) bool {
+	for _, s := range c.Sensitive {
+		if s == attr {
+			return true
+		}
+	}
+	return false
 }
 
 // Plan is an ordered set of changes, bound to the state and spec it was made from.

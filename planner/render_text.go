@@ -97,8 +97,23 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 	return err
 }
 
+// sensitiveValue replaces values that must not be printed.
+const sensitiveValue = "(sensitive value)"
+
 func writeAttr(b *strings.Builder, act Action, a AttrChange, width int, paint func(string, string) string) {
 	pad := strings.Repeat(" ", width-len(a.Name))
+	if a.Sensitive {
+		mark := map[Action]string{Create: paint(ansiGreen, "+"), Delete: paint(ansiRed, "-")}[act]
+		if mark == "" {
+			mark = paint(ansiYellow, "~")
+		}
+		line := fmt.Sprintf("      %s %s%s = %s", mark, a.Name, pad, sensitiveValue)
+		if a.ForcesReplacement {
+			line += paint(ansiRed, "  # forces replacement")
+		}
+		b.WriteString(line + "\n")
+		return
+	}
 	switch {
 	case act == Create:
 		fmt.Fprintf(b, "      %s %s%s = %s\n", paint(ansiGreen, "+"), a.Name, pad, FormatValue(a.After))

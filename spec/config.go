@@ -92,6 +92,9 @@ type Resource struct {
 	DependsOn []string
 	// AllowReplace is `lifecycle { allow_replace = true }`.
 	AllowReplace bool
+	// Sensitive marks attributes computed from a `sensitive = true`
+	// variable: their values are never printed.
+	Sensitive map[string]bool
 }
 
 // Address is TYPE.NAME, unique in a spec.

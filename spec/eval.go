@@ -21,6 +21,8 @@ type loader struct {
 	varDecls map[string]*varDecl
 	vars     map[string]cty.Value
 	locals   map[string]cty.Value
+	// sensitiveLocals are locals computed from sensitive variables.
+	sensitiveLocals map[string]bool
 	// evaluated resources by type, then name
 	resVals map[string]map[string]cty.Value
 }
@@ -96,6 +98,7 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 		return diags
 	}
 	l.locals = map[string]cty.Value{}
+	l.sensitiveLocals = map[string]bool{}
 	l.resVals = map[string]map[string]cty.Value{}
 	for _, n := range order {
 		if n.local != nil {
@@ -105,6 +108,9 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 				v = cty.DynamicVal
 			}
 			l.locals[strings.TrimPrefix(n.key, "local.")] = v
+			if l.refsSensitive(n.refs) {
+				l.sensitiveLocals[strings.TrimPrefix(n.key, "local.")] = true
+			}
 			continue
 		}
 		r, d := l.decodeResource(n)
@@ -338,6 +344,12 @@ func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
 			continue
 		}
 		r.AttrRanges[as.Name] = a.Expr.Range()
+		if l.refsSensitive(a.Expr.Variables()) {
+			if r.Sensitive == nil {
+				r.Sensitive = map[string]bool{}
+			}
+			r.Sensitive[as.Name] = true
+		}
 		v, d := decodeAttr(a, as.Type, ctx)
 		diags = append(diags, d...)
 		if v != nil {
@@ -374,6 +386,28 @@ func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
 	}
 	sort.Strings(r.DependsOn)
 	return r, diags
+}
+
+// refsSensitive reports whether any reference reaches a sensitive variable,
+// directly or through a local value.
+func (l *loader) refsSensitive(refs []hcl.Traversal) bool {
+	for _, t := range refs {
+		name, ok := stepName(t, 1)
+		if !ok {
+			continue
+		}
+		switch t.RootName() {
+		case "var":
+			if vd := l.varDecls[name]; vd != nil && vd.sensitive {
+				return true
+			}
+		case "local":
+			if l.sensitiveLocals[name] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // localResourceDeps finds the resources a local value depends on, transitively.

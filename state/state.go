@@ -43,6 +43,8 @@ type Resource struct {
 	// DependsOn is recorded so deletes can run in reverse dependency order
 	// after the spec that declared the edges is gone.
 	DependsOn []string `json:"depends_on,omitempty"`
+	// Sensitive names attributes whose values must never be printed.
+	Sensitive []string `json:"sensitive_attributes,omitempty"`
 }
 
 // New returns an empty state with a fresh lineage.

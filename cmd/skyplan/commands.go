@@ -139,9 +139,19 @@ func (c *StateShowCmd) Run(g *Globals) error {
 	if r == nil {
 		return fmt.Errorf("%s is not in the state (%s); see skyplan state list", c.Address, b.Describe())
 	}
+	shown := *r
+	shown.Attrs = map[string]any{}
+	for k, v := range r.Attrs {
+		shown.Attrs[k] = v
+	}
+	for _, k := range r.Sensitive {
+		if _, ok := shown.Attrs[k]; ok {
+			shown.Attrs[k] = "(sensitive value)"
+		}
+	}
 	enc := json.NewEncoder(g.Stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(&shown)
 }
 
 // StateRebuildCmd is `skyplan state rebuild`.
