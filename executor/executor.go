@@ -230,10 +230,19 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 	}
 	ids := ""
 	if r := e.State.Resource(c.Address); r != nil && len(r.IDs) > 0 && c.Action != planner.Delete {
-		ids = fmt.Sprintf(" [id=%s]", strings.Join(r.IDs, ", "))
+		ids = fmt.Sprintf(" [id=%s]", shortList(r.IDs, 5))
 	}
 	e.logf("%s: %s after %s%s", c.Address, v[1], elapsed, ids)
 	return nil
+}
+
+// shortList joins up to n items and counts the rest, so a 5,000-node
+// resource prints one readable line.
+func shortList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s, … (+%d more)", strings.Join(items[:n], ", "), len(items)-n)
 }
 
 func (e *Executor) provider(cloud string) (providers.Provider, error) {

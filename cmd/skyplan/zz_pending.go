@@ -4,11 +4,6 @@ package main
 // cmd/skyplan/lint.go exist. Whoever adds k8s.go or lint.go: delete the matching
 // declaration below (and this file once both are gone).
 
-// K8sCmd placeholder.
-type K8sCmd struct {
-	Pending struct{} `cmd:"" hidden:""`
-}
-
 // LintCmd placeholder.
 type LintCmd struct{}
 

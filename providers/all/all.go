@@ -4,4 +4,5 @@ package all
 import (
 	_ "github.com/skyplan/skyplan/providers/aws"
 	_ "github.com/skyplan/skyplan/providers/gcp"
+	_ "github.com/skyplan/skyplan/providers/kubernetes"
 )
