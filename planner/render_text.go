@@ -114,6 +114,19 @@ func writeAttr(b *strings.Builder, act Action, a AttrChange, width int, paint fu
 		b.WriteString(line + "\n")
 		return
 	}
+	// Large maps (e.g. per-node labels) print one entry per line.
+	if m, ok := a.After.(map[string]string); ok && act == Create && len(m) > 3 {
+		fmt.Fprintf(b, "      %s %s%s = {\n", paint(ansiGreen, "+"), a.Name, pad)
+		writeMapDiff(b, nil, m, paint)
+		b.WriteString("        }\n")
+		return
+	}
+	if m, ok := a.Before.(map[string]string); ok && act == Delete && len(m) > 3 {
+		fmt.Fprintf(b, "      %s %s%s = {\n", paint(ansiRed, "-"), a.Name, pad)
+		writeMapDiff(b, m, nil, paint)
+		b.WriteString("        }\n")
+		return
+	}
 	switch {
 	case act == Create:
 		fmt.Fprintf(b, "      %s %s%s = %s\n", paint(ansiGreen, "+"), a.Name, pad, FormatValue(a.After))
