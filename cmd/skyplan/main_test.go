@@ -31,15 +31,23 @@ var (
 	motoErr  error
 )
 
-func TestMain(m *testing.M) {
-	code := testscript.RunMain(m, map[string]func() int{
-		"skyplan": func() int { return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()) },
-	})
+// stopAfterRun stops the shared emulators when the tests are done
+// (testscript.Main exits the process itself).
+type stopAfterRun struct{ m *testing.M }
+
+func (s stopAfterRun) Run() int {
+	code := s.m.Run()
 	if moto != nil {
 		moto.Stop()
 	}
 	stopExtraEmulators()
-	os.Exit(code)
+	return code
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(stopAfterRun{m}, map[string]func(){
+		"skyplan": func() { os.Exit(Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())) },
+	})
 }
 
 func startMoto(t *testing.T) {
