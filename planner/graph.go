@@ -1,10 +1,25 @@
 package planner
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 	"strings"
 )
+
+// addrHeap yields ready addresses in order, so ties break the same way every run.
+type addrHeap []string
+
+func (h addrHeap) Len() int           { return len(h) }
+func (h addrHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h addrHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *addrHeap) Push(x any)        { *h = append(*h, x.(string)) }
+func (h *addrHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
 
 // order fills each change's DependsOn: creates/updates/replaces wait for the
 // changes of what they reference; deletes wait for the deletes of what
@@ -13,6 +28,15 @@ func order(changes []*Change) error {
 	byAddr := map[string]*Change{}
 	for _, c := range changes {
 		byAddr[c.Address] = c
+	}
+	// dependentDeletes[X] lists the deletes of resources that referenced X.
+	dependentDeletes := map[string][]string{}
+	for _, c := range changes {
+		if c.Action == Delete && c.Prior != nil {
+			for _, d := range c.Prior.DependsOn {
+				dependentDeletes[d] = append(dependentDeletes[d], c.Address)
+			}
+		}
 	}
 	for _, c := range changes {
 		deps := map[string]bool{}
@@ -24,15 +48,8 @@ func order(changes []*Change) error {
 				}
 			}
 		case Delete:
-			for _, other := range changes {
-				if other.Action != Delete || other.Prior == nil {
-					continue
-				}
-				for _, d := range other.Prior.DependsOn {
-					if d == c.Address {
-						deps[other.Address] = true
-					}
-				}
+			for _, d := range dependentDeletes[c.Address] {
+				deps[d] = true
 			}
 		}
 		c.DependsOn = sortedKeys(deps)
@@ -95,22 +112,20 @@ func sortChanges(changes []*Change) {
 			dependents[d] = append(dependents[d], c.Address)
 		}
 	}
-	var ready []string
+	ready := &addrHeap{}
 	for a, n := range indeg {
 		if n == 0 {
-			ready = append(ready, a)
+			heap.Push(ready, a)
 		}
 	}
 	var out []*Change
-	for len(ready) > 0 {
-		sort.Strings(ready)
-		a := ready[0]
-		ready = ready[1:]
+	for ready.Len() > 0 {
+		a := heap.Pop(ready).(string)
 		out = append(out, byAddr[a])
 		for _, dep := range dependents[a] {
 			indeg[dep]--
 			if indeg[dep] == 0 {
-				ready = append(ready, dep)
+				heap.Push(ready, dep)
 			}
 		}
 	}
