@@ -88,6 +88,30 @@ type ApplyRequest struct {
 	Progress func(msg string)
 }
 
+// Validate checks what every provider's Apply needs, and fills the workspace
+// from the provider's own when the request has none.
+func (r *ApplyRequest) Validate(cloud, workspace string) error {
+	if r.Workspace == "" {
+		r.Workspace = workspace
+	}
+	if r.Address == "" {
+		return fmt.Errorf("%s: apply %s: empty resource address", cloud, r.Op)
+	}
+	if c, ok := r.Desired["cloud"].(string); ok && c != cloud {
+		return fmt.Errorf("%s: cloud is %q, not %s", r.Address, c, cloud)
+	}
+	switch r.Op {
+	case OpCreate, OpUpdate:
+		if r.Desired == nil {
+			return fmt.Errorf("%s: %s needs desired attributes", r.Address, r.Op)
+		}
+	case OpDelete:
+	default:
+		return fmt.Errorf("%s: unknown operation %q", r.Address, r.Op)
+	}
+	return nil
+}
+
 // Report calls Progress when set.
 func (r ApplyRequest) Report(format string, args ...any) {
 	if r.Progress != nil {

@@ -11,8 +11,9 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -171,23 +172,8 @@ func (p *Provider) endpointName(ctx context.Context, service, region string) str
 
 // Apply creates, updates or deletes one cluster or bucket.
 func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
-	if req.Workspace == "" {
-		req.Workspace = p.workspace
-	}
-	if req.Address == "" {
-		return nil, fmt.Errorf("aws: apply %s: empty resource address", req.Op)
-	}
-	if c, ok := req.Desired["cloud"].(string); ok && c != CloudName {
-		return nil, fmt.Errorf("%s: cloud is %q, not aws", req.Address, c)
-	}
-	switch req.Op {
-	case providers.OpCreate, providers.OpUpdate:
-		if req.Desired == nil {
-			return nil, fmt.Errorf("%s: %s needs desired attributes", req.Address, req.Op)
-		}
-	case providers.OpDelete:
-	default:
-		return nil, fmt.Errorf("%s: unknown operation %q", req.Address, req.Op)
+	if err := req.Validate(CloudName, p.workspace); err != nil {
+		return nil, err
 	}
 	switch req.Type {
 	case spec.TypeCluster, spec.TypeJobsController:
@@ -253,14 +239,8 @@ func attrStringMap(m map[string]any, k string) map[string]string {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // reservedTag reports tag keys skyplan or AWS own, which labels may not use.
 func reservedTag(k string) bool {

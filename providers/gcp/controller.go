@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	compute "google.golang.org/api/compute/v1"
 )
@@ -71,35 +70,14 @@ func withMetadataItem(md *compute.Metadata, key, value string) []*compute.Metada
 	return append(items, &compute.MetadataItems{Key: key, Value: &value})
 }
 
-// setControllerMetadata rewrites the configuration item, retrying once on a
-// fingerprint race as setLabels does.
+// setControllerMetadata rewrites the configuration item.
 func (p *Provider) setControllerMetadata(ctx context.Context, svc *compute.Service, s *gceSpec, inst *compute.Instance) error {
 	what := fmt.Sprintf("setting metadata of instance %s in zone %s", inst.Name, s.zone)
-	for attempt := 0; ; attempt++ {
+	return p.withFingerprint(ctx, svc, s, inst, what, func(ctx context.Context, inst *compute.Instance) (*compute.Operation, error) {
 		md := &compute.Metadata{Items: withMetadataItem(inst.Metadata, controllerMetadataKey, s.controllerConfig)}
 		if inst.Metadata != nil {
 			md.Fingerprint = inst.Metadata.Fingerprint
 		}
-		var op *compute.Operation
-		err := p.retry(ctx, func(ctx context.Context) error {
-			var err error
-			op, err = svc.Instances.SetMetadata(p.project, s.zone, inst.Name, md).Context(ctx).Do()
-			return err
-		})
-		if httpCode(err) == http.StatusPreconditionFailed && attempt < 2 {
-			fresh, getErr := svc.Instances.Get(p.project, s.zone, inst.Name).Context(ctx).Do()
-			if getErr != nil {
-				return p.apiError(s.address, what, "compute", getErr)
-			}
-			inst = fresh
-			continue
-		}
-		if err != nil {
-			return p.apiError(s.address, what, "compute", err)
-		}
-		if err := p.waitZoneOp(ctx, svc, s.zone, op); err != nil {
-			return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
-		}
-		return nil
-	}
+		return svc.Instances.SetMetadata(p.project, s.zone, inst.Name, md).Context(ctx).Do()
+	})
 }

@@ -293,16 +293,25 @@ func (p *Provider) insertInstance(ctx context.Context, svc *compute.Service, s *
 
 func (p *Provider) setInstanceLabels(ctx context.Context, svc *compute.Service, s *gceSpec, inst *compute.Instance) error {
 	what := fmt.Sprintf("setting labels of instance %s in zone %s", inst.Name, s.zone)
+	return p.withFingerprint(ctx, svc, s, inst, what, func(ctx context.Context, inst *compute.Instance) (*compute.Operation, error) {
+		return svc.Instances.SetLabels(p.project, s.zone, inst.Name, &compute.InstancesSetLabelsRequest{
+			Labels: s.labels, LabelFingerprint: inst.LabelFingerprint}).Context(ctx).Do()
+	})
+}
+
+// withFingerprint runs a fingerprint-guarded instance update and waits for
+// it; when the instance changed since it was read (412), it reads it again
+// and retries, twice at most.
+func (p *Provider) withFingerprint(ctx context.Context, svc *compute.Service, s *gceSpec, inst *compute.Instance, what string,
+	call func(context.Context, *compute.Instance) (*compute.Operation, error)) error {
 	for attempt := 0; ; attempt++ {
 		var op *compute.Operation
 		err := p.retry(ctx, func(ctx context.Context) error {
 			var err error
-			op, err = svc.Instances.SetLabels(p.project, s.zone, inst.Name, &compute.InstancesSetLabelsRequest{
-				Labels: s.labels, LabelFingerprint: inst.LabelFingerprint}).Context(ctx).Do()
+			op, err = call(ctx, inst)
 			return err
 		})
 		if httpCode(err) == http.StatusPreconditionFailed && attempt < 2 {
-			// Labels changed since we read them: read the new fingerprint and try again.
 			fresh, getErr := svc.Instances.Get(p.project, s.zone, inst.Name).Context(ctx).Do()
 			if getErr != nil {
 				return p.apiError(s.address, what, "compute", getErr)

@@ -15,11 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -285,23 +286,8 @@ func (p *Provider) endpointFor(api string) string {
 
 // Apply carries out one action on one resource.
 func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
-	if req.Workspace == "" {
-		req.Workspace = p.workspace
-	}
-	if req.Address == "" {
-		return nil, fmt.Errorf("gcp: apply %s: empty resource address", req.Op)
-	}
-	if c, ok := req.Desired["cloud"].(string); ok && c != CloudName {
-		return nil, fmt.Errorf("%s: cloud is %q, not gcp", req.Address, c)
-	}
-	switch req.Op {
-	case providers.OpCreate, providers.OpUpdate:
-		if req.Desired == nil {
-			return nil, fmt.Errorf("%s: %s needs desired attributes", req.Address, req.Op)
-		}
-	case providers.OpDelete:
-	default:
-		return nil, fmt.Errorf("%s: unknown operation %q", req.Address, req.Op)
+	if err := req.Validate(CloudName, p.workspace); err != nil {
+		return nil, err
 	}
 	switch req.Type {
 	case spec.TypeCluster:
@@ -357,14 +343,8 @@ func regionOfZone(zone string) string {
 
 func lastSegment(u string) string { return u[strings.LastIndex(u, "/")+1:] }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // merged returns desired attributes overlaid with what was observed, so state
 // keeps what cannot be observed (image, force_destroy) and the truth for the rest.
