@@ -25,6 +25,9 @@ type NetworkFacts struct {
 	Region        string
 	HasDefaultVPC bool
 	Subnets       []SubnetFacts
+	// InternetGateways maps each inspected subnet's VPC to an attached
+	// internet gateway (absent: none attached), so fixes can name it.
+	InternetGateways map[string]string
 }
 
 // SubnetFacts describes one subnet's route to the internet.

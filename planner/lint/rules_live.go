@@ -182,9 +182,13 @@ func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string)
 	return msg, strings.Join(dedupe(fixes), "\n")
 }
 
-// knownIGW finds, per VPC, an internet gateway some subnet already routes to.
+// knownIGW finds, per VPC, an attached internet gateway (or one some subnet
+// already routes to).
 func knownIGW(facts *providers.NetworkFacts) map[string]string {
 	out := map[string]string{}
+	for vpc, igw := range facts.InternetGateways {
+		out[vpc] = igw
+	}
 	for _, s := range facts.Subnets {
 		if strings.HasPrefix(s.DefaultRouteTarget, "igw-") {
 			out[s.VPCID] = s.DefaultRouteTarget

@@ -87,6 +87,24 @@ func (p *Provider) InspectNetwork(ctx context.Context, req providers.NetworkRequ
 		}
 	}
 
+	facts.InternetGateways = map[string]string{}
+	igws := ec2.NewDescribeInternetGatewaysPaginator(client, &ec2.DescribeInternetGatewaysInput{
+		Filters: []ec2types.Filter{filter("attachment.vpc-id", sortedKeys(vpcSet)...)},
+	})
+	for igws.HasMorePages() {
+		page, err := igws.NextPage(ctx)
+		if err != nil {
+			return nil, wrapErr("", "DescribeInternetGateways", region, err)
+		}
+		for _, g := range page.InternetGateways {
+			for _, a := range g.Attachments {
+				if vpc := awssdk.ToString(a.VpcId); vpc != "" && facts.InternetGateways[vpc] == "" {
+					facts.InternetGateways[vpc] = awssdk.ToString(g.InternetGatewayId)
+				}
+			}
+		}
+	}
+
 	for _, s := range subnets {
 		f := providers.SubnetFacts{
 			ID:                  awssdk.ToString(s.SubnetId),

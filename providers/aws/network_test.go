@@ -131,7 +131,7 @@ func TestInspectNetworkShapes(t *testing.T) {
 		facts(natted, rtNat, false, natID, false),
 		facts(noMap, rtNoMap, false, igw, false), // igw route, but no public IPs on launch
 		facts(peered, rtPeer, false, pcxID, true),
-	}}
+	}, InternetGateways: map[string]string{vpc: igw}}
 	sortFacts(want.Subnets)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("VPC %s facts (-want +got):\n%s", vpc, diff)
@@ -193,7 +193,7 @@ func TestInspectNetworkWithoutDefaultVPC(t *testing.T) {
 	}
 	want := &providers.NetworkFacts{Region: region, HasDefaultVPC: false, Subnets: []providers.SubnetFacts{
 		facts(private, b.mainTable(vpc), true, "", false),
-	}}
+	}, InternetGateways: map[string]string{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("region without default VPC (-want +got):\n%s", diff)
 	}
