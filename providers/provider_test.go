@@ -36,4 +36,3 @@ func TestLabelValueLongValuesStayDistinct(t *testing.T) {
 		t.Fatalf("distinct long addresses encode the same: %q", ea)
 	}
 }
-
