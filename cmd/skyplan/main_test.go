@@ -20,6 +20,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/skyplan/skyplan/internal/emulator"
+	"github.com/skyplan/skyplan/internal/k8sfake"
 	"github.com/skyplan/skyplan/internal/testenv"
 )
 
@@ -93,6 +94,7 @@ func TestScripts(t *testing.T) {
 			"ec2count":    cmdEC2Count,
 			"s3bucket":    cmdS3Bucket,
 			"copyexample": cmdCopyExample,
+			"startk8s":    cmdStartK8s,
 		},
 		RequireExplicitExec: true,
 	})
@@ -145,6 +147,24 @@ func cmdS3Bucket(ts *testscript.TestScript, neg bool, args []string) {
 	if exists == neg {
 		ts.Fatalf("bucket %s exists = %v", args[0], exists)
 	}
+}
+
+// cmdStartK8s starts a Kubernetes fake of the script's own, with GPU nodes
+// that trip each node rule, and points KUBECONFIG (context "fake") at it:
+// unlabelled GPU nodes, an upper-case label, a label on a node without GPUs.
+func cmdStartK8s(ts *testscript.TestScript, neg bool, args []string) {
+	srv, err := k8sfake.Start(
+		k8sfake.GPUNode("eks-p4d-1", "p4d.24xlarge", 8, nil),
+		k8sfake.GPUNode("eks-g5-1", "g5.xlarge", 1, nil),
+		k8sfake.GPUNode("upper-1", "p4d.24xlarge", 8, map[string]string{"skypilot.co/accelerator": "A100"}),
+		k8sfake.GPUNode("nogpu-1", "p5.48xlarge", 0, map[string]string{"skypilot.co/accelerator": "h100"}),
+		k8sfake.CPUNode("cpu-1", "m6i.large"),
+	)
+	ts.Check(err)
+	ts.Defer(srv.Close)
+	path := ts.MkAbs("kubeconfig")
+	ts.Check(srv.WriteKubeconfig(path, "fake"))
+	ts.Setenv("KUBECONFIG", path)
 }
 
 // cmdCopyExample copies examples/NAME/*.hcl into the script's work directory.

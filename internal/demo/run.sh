@@ -26,6 +26,35 @@ wait_http() {
   echo "emulator at $1 did not start" >&2; return 1
 }
 
+# aws_count WORKSPACE: live instances and owned buckets, seen from outside
+# skyplan with boto3 against the same moto_server.
+aws_count() {
+  python3 - "$1" <<'PY'
+import sys, boto3
+ws = sys.argv[1]
+ec2 = boto3.client("ec2", region_name="us-east-1")
+n = sum(len(r["Instances"]) for r in ec2.describe_instances(Filters=[
+    {"Name": "tag:skyplan-workspace", "Values": [ws]},
+    {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"])
+s3 = boto3.client("s3", region_name="us-east-1")
+b = 0
+for bucket in s3.list_buckets()["Buckets"]:
+    try:
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]}
+    except Exception:
+        continue
+    b += tags.get("skyplan-workspace") == ws
+print(f"{n} {b}")
+PY
+}
+
+expect_aws() {
+  local got
+  got="$(aws_count "$1")"
+  echo "boto3 sees: $got (instances buckets) in workspace $1"
+  [ "$got" = "$2" ] || { echo "expected $2" >&2; exit 1; }
+}
+
 # run_example DIR: the whole lifecycle on a copy of examples/DIR.
 run_example() {
   local name="$1" work
@@ -38,10 +67,12 @@ run_example() {
   [ "$rc" -eq 2 ] || { echo "expected exit 2 from plan, got $rc" >&2; exit 1; }
   step "$name: skyplan apply"
   "$skyplan" -C "$work" apply --auto-approve
+  [ "$name" = quickstart ] && expect_aws quickstart "2 1"
   step "$name: skyplan plan (must show no changes: exit 0)"
   "$skyplan" -C "$work" plan --detailed-exitcode
   step "$name: skyplan destroy"
   "$skyplan" -C "$work" destroy --auto-approve
+  [ "$name" = quickstart ] && expect_aws quickstart "0 0"
   step "$name: skyplan plan after destroy (exit 2: everything to create again)"
   set +e; "$skyplan" -C "$work" plan --detailed-exitcode >/dev/null; rc=$?; set -e
   [ "$rc" -eq 2 ] || { echo "expected exit 2 after destroy, got $rc" >&2; exit 1; }
@@ -54,6 +85,21 @@ pids+=($!)
 wait_http "http://127.0.0.1:$port/moto-api/"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+# Real AWS default VPCs come with an internet gateway; moto's do not, and
+# `skyplan lint` would rightly report SP-AWS-001. Give us-east-1 what AWS gives.
+step "preparing moto's default VPC like AWS's (internet gateway + 0.0.0.0/0 route)"
+python3 - <<'PY'
+import boto3
+ec2 = boto3.client("ec2", region_name="us-east-1")
+vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+rtb = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                        {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]["RouteTableId"]
+ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+print(f"default VPC {vpc}: {igw} attached, 0.0.0.0/0 → {igw} in {rtb}")
+PY
 
 run_example quickstart
 
