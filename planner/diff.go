@@ -163,7 +163,8 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 		if !known || Equal(after[k], have) {
 			continue
 		}
-		ac := AttrChange{Name: k, Before: have, After: after[k], Sensitive: c.IsSensitive(k)}
+		// A value recorded as sensitive stays hidden even if the spec no longer marks it.
+		ac := AttrChange{Name: k, Before: have, After: after[k], Sensitive: c.IsSensitive(k) || slices.Contains(cur.Sensitive, k)}
 		if as, ok := schema.Attr(k); ok {
 			if as.ForceNew {
 				ac.ForcesReplacement, ac.Reason = true, as.Reason

@@ -3,6 +3,7 @@ package planner
 import (
 	"encoding/json"
 	"io"
+	"slices"
 )
 
 // WriteJSON renders the plan as JSON (schema: docs/plan-json.md, versioned by
@@ -19,7 +20,11 @@ func Redacted(p *Plan) *Plan {
 	out := *p
 	out.Changes = make([]*Change, len(p.Changes))
 	for i, c := range p.Changes {
-		if len(c.Sensitive) == 0 {
+		priorSensitive := c.Sensitive
+		if c.Prior != nil {
+			priorSensitive = append(slices.Clone(c.Sensitive), c.Prior.Sensitive...)
+		}
+		if len(priorSensitive) == 0 && !slices.ContainsFunc(c.Attrs, func(a AttrChange) bool { return a.Sensitive }) {
 			out.Changes[i] = c
 			continue
 		}
@@ -33,7 +38,7 @@ func Redacted(p *Plan) *Plan {
 		cc.After = redactMap(c.After, c.Sensitive)
 		if c.Prior != nil {
 			pr := *c.Prior
-			pr.Attrs = redactMap(c.Prior.Attrs, c.Sensitive)
+			pr.Attrs = redactMap(c.Prior.Attrs, priorSensitive)
 			cc.Prior = &pr
 		}
 		out.Changes[i] = &cc

@@ -25,6 +25,9 @@ type loader struct {
 	sensitiveLocals map[string]bool
 	// evaluated resources by type, then name
 	resVals map[string]map[string]cty.Value
+	// resSensitive holds each evaluated resource's sensitive attributes, so
+	// values copied from them by reference stay sensitive.
+	resSensitive map[string]map[string]bool
 }
 
 type varDecl struct {
@@ -36,13 +39,18 @@ type varDecl struct {
 	rng       hcl.Range
 }
 
-// node is a local value or a resource block: the units that reference each other.
+// node is a local value, a cloud block or a resource block: the units that
+// reference each other.
 type node struct {
-	key   string // "local.x" or "cluster.train"
+	key   string // "local.x", "cloud.aws" or "cluster.train"
 	rng   hcl.Range
 	refs  []hcl.Traversal
 	local *hcl.Attribute
 	block *hcl.Block
+	cloud *hcl.Block
+	// after are implicit dependencies: a resource is completed (region,
+	// instance_type) from its cloud block, so clouds are decoded first.
+	after []string
 }
 
 func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
@@ -87,7 +95,7 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 	}
 	l.cfg.Variables = l.vars
 
-	nodes, d := l.buildNodes(localAttrs, resBlocks)
+	nodes, d := l.buildNodes(localAttrs, resBlocks, cloudBlocks)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return diags
@@ -100,7 +108,16 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 	l.locals = map[string]cty.Value{}
 	l.sensitiveLocals = map[string]bool{}
 	l.resVals = map[string]map[string]cty.Value{}
+	l.resSensitive = map[string]map[string]bool{}
+	l.cfg.Clouds = map[string]*Cloud{}
+	var cloudDiags hcl.Diagnostics
 	for _, n := range order {
+		if n.cloud != nil {
+			d := l.decodeCloud(n.cloud)
+			cloudDiags = append(cloudDiags, d...)
+			diags = append(diags, d...)
+			continue
+		}
 		if n.local != nil {
 			v, d := n.local.Expr.Value(l.evalContext())
 			diags = append(diags, d...)
@@ -116,6 +133,12 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 		r, d := l.decodeResource(n)
 		diags = append(diags, d...)
 		if r != nil {
+			// Validate before others can reference r, so references see the
+			// completed values (defaulted region, resolved instance_type).
+			if !d.HasErrors() && !cloudDiags.HasErrors() {
+				diags = append(diags, validateResource(l.cfg, r)...)
+			}
+			l.resSensitive[r.Address()] = r.Sensitive
 			l.cfg.Resources = append(l.cfg.Resources, r)
 			if l.resVals[r.Type] == nil {
 				l.resVals[r.Type] = map[string]cty.Value{}
@@ -127,11 +150,6 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 		return l.cfg.Resources[i].Address() < l.cfg.Resources[j].Address()
 	})
 	diags = append(diags, l.decodeSkyplan(skyplanBlocks)...)
-	diags = append(diags, l.decodeClouds(cloudBlocks)...)
-	if diags.HasErrors() {
-		return diags
-	}
-	diags = append(diags, validate(l.cfg)...)
 	return diags
 }
 
@@ -146,7 +164,7 @@ func (l *loader) evalContext() *hcl.EvalContext {
 	return &hcl.EvalContext{Variables: vars, Functions: Functions()}
 }
 
-func (l *loader) buildNodes(localAttrs []*hcl.Attribute, resBlocks []*hcl.Block) ([]*node, hcl.Diagnostics) {
+func (l *loader) buildNodes(localAttrs []*hcl.Attribute, resBlocks, cloudBlocks []*hcl.Block) ([]*node, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	byKey := map[string]*node{}
 	var nodes []*node
@@ -166,13 +184,29 @@ func (l *loader) buildNodes(localAttrs []*hcl.Attribute, resBlocks []*hcl.Block)
 	for _, a := range localAttrs {
 		add(&node{key: "local." + a.Name, rng: a.NameRange, refs: a.Expr.Variables(), local: a})
 	}
+	var cloudKeys []string
+	for _, b := range cloudBlocks {
+		key := "cloud." + b.Labels[0]
+		if prev, ok := byKey[key]; ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate cloud block",
+				Detail: fmt.Sprintf("cloud %q is already declared at %s.", b.Labels[0], prev.rng), Subject: b.DefRange.Ptr()})
+			continue
+		}
+		n := &node{key: key, rng: b.DefRange, cloud: b}
+		attrs, _ := b.Body.JustAttributes()
+		for _, a := range attrs {
+			n.refs = append(n.refs, a.Expr.Variables()...)
+		}
+		add(n)
+		cloudKeys = append(cloudKeys, key)
+	}
 	for _, b := range resBlocks {
 		if !hclsyntax.ValidIdentifier(b.Labels[0]) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid resource name",
 				Detail: "A name must start with a letter or underscore and contain only letters, digits, underscores and dashes.", Subject: b.LabelRanges[0].Ptr()})
 			continue
 		}
-		n := &node{key: b.Type + "." + b.Labels[0], rng: hcl.RangeBetween(b.TypeRange, b.LabelRanges[0]), block: b}
+		n := &node{key: b.Type + "." + b.Labels[0], rng: hcl.RangeBetween(b.TypeRange, b.LabelRanges[0]), block: b, after: cloudKeys}
 		attrs, _ := b.Body.JustAttributes()
 		for _, a := range attrs {
 			n.refs = append(n.refs, a.Expr.Variables()...)
@@ -276,8 +310,11 @@ func topoSort(nodes []*node) ([]*node, hcl.Diagnostics) {
 				i++
 			}
 			cycle := append(append([]string{}, stack[i:]...), n.key)
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference cycle",
-				Detail: "These references form a cycle: " + strings.Join(cycle, " → ") + ". Break it by removing one reference.", Subject: n.rng.Ptr()})
+			detail := "These references form a cycle: " + strings.Join(cycle, " → ") + ". Break it by removing one reference."
+			if strings.Contains(detail, "cloud.") {
+				detail += " (Every resource comes after the cloud blocks, so a cloud block cannot refer to a resource.)"
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference cycle", Detail: detail, Subject: n.rng.Ptr()})
 			return false
 		}
 		mark[n.key] = visiting
@@ -286,12 +323,13 @@ func topoSort(nodes []*node) ([]*node, hcl.Diagnostics) {
 		for _, t := range n.refs {
 			if k := refKey(t); k != "" && k != n.key {
 				deps = append(deps, k)
-			} else if k == n.key && n.block != nil {
+			} else if k == n.key {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Self-reference",
 					Detail: n.key + " refers to itself.", Subject: t.SourceRange().Ptr()})
 				return false
 			}
 		}
+		deps = append(deps, n.after...)
 		sort.Strings(deps)
 		for _, k := range deps {
 			if dep, ok := byKey[k]; ok {
@@ -404,6 +442,15 @@ func (l *loader) refsSensitive(refs []hcl.Traversal) bool {
 		case "local":
 			if l.sensitiveLocals[name] {
 				return true
+			}
+		default:
+			sens := l.resSensitive[t.RootName()+"."+name]
+			if attr, ok := stepName(t, 2); ok {
+				if sens[attr] {
+					return true
+				}
+			} else if len(sens) > 0 {
+				return true // the whole resource object
 			}
 		}
 	}
@@ -642,52 +689,45 @@ func validWorkspace(ws string) bool {
 	return true
 }
 
-func (l *loader) decodeClouds(blocks []*hcl.Block) hcl.Diagnostics {
+// decodeCloud decodes one `cloud "NAME" {}` block (duplicates are reported
+// when the nodes are built).
+func (l *loader) decodeCloud(b *hcl.Block) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	l.cfg.Clouds = map[string]*Cloud{}
 	bs := &hcl.BodySchema{}
 	for _, a := range cloudAttrs {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name})
 	}
 	ctx := l.evalContext()
-	for _, b := range blocks {
-		name := b.Labels[0]
-		if !contains(CloudNames, name) {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown cloud",
-				Detail: fmt.Sprintf("Cloud %q is not supported; use one of %s.", name, strings.Join(CloudNames, ", ")), Subject: b.LabelRanges[0].Ptr()})
-			continue
-		}
-		if prev, ok := l.cfg.Clouds[name]; ok {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate cloud block",
-				Detail: fmt.Sprintf("cloud %q is already declared at %s.", name, prev.DeclRange), Subject: b.DefRange.Ptr()})
-			continue
-		}
-		content, d := b.Body.Content(bs)
-		diags = append(diags, d...)
-		if content == nil {
-			continue
-		}
-		c := &Cloud{Name: name, Attrs: map[string]any{}, DeclRange: b.DefRange, AttrRanges: map[string]hcl.Range{}}
-		for _, as := range cloudAttrs {
-			a, ok := content.Attributes[as.Name]
-			if !ok {
-				continue
-			}
-			c.AttrRanges[as.Name] = a.Expr.Range()
-			v, d := decodeAttr(a, as.Type, ctx)
-			diags = append(diags, d...)
-			if v != nil {
-				c.Attrs[as.Name] = v
-			}
-		}
-		for _, cp := range c.StringList("capabilities") {
-			if !contains(capabilityNames(), cp) {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown capability",
-					Detail: fmt.Sprintf("Capability %q is not known; use %s.", cp, strings.Join(capabilityNames(), " or ")), Subject: c.AttrRanges["capabilities"].Ptr()})
-			}
-		}
-		l.cfg.Clouds[name] = c
+	name := b.Labels[0]
+	if !contains(CloudNames, name) {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown cloud",
+			Detail: fmt.Sprintf("Cloud %q is not supported; use one of %s.", name, strings.Join(CloudNames, ", ")), Subject: b.LabelRanges[0].Ptr()}}
 	}
+	content, d := b.Body.Content(bs)
+	diags = append(diags, d...)
+	if content == nil {
+		return diags
+	}
+	c := &Cloud{Name: name, Attrs: map[string]any{}, DeclRange: b.DefRange, AttrRanges: map[string]hcl.Range{}}
+	for _, as := range cloudAttrs {
+		a, ok := content.Attributes[as.Name]
+		if !ok {
+			continue
+		}
+		c.AttrRanges[as.Name] = a.Expr.Range()
+		v, d := decodeAttr(a, as.Type, ctx)
+		diags = append(diags, d...)
+		if v != nil {
+			c.Attrs[as.Name] = v
+		}
+	}
+	for _, cp := range c.StringList("capabilities") {
+		if !contains(capabilityNames(), cp) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown capability",
+				Detail: fmt.Sprintf("Capability %q is not known; use %s.", cp, strings.Join(capabilityNames(), " or ")), Subject: c.AttrRanges["capabilities"].Ptr()})
+		}
+	}
+	l.cfg.Clouds[name] = c
 	return diags
 }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -86,7 +87,12 @@ func Load(opts Options) (*Config, hcl.Diagnostics) {
 
 // LoadSources loads a spec from in-memory files (path → content).
 func LoadSources(sources map[string][]byte, opts Options) (*Config, hcl.Diagnostics) {
-	cfg := &Config{Dir: opts.Dir, Sources: sources, Files: map[string]*hcl.File{}}
+	// A copy: variable files are added to Sources, and the caller's map must
+	// not change (a second load would parse them as spec files).
+	cfg := &Config{Dir: opts.Dir, Sources: maps.Clone(sources), Files: map[string]*hcl.File{}}
+	if cfg.Sources == nil {
+		cfg.Sources = map[string][]byte{}
+	}
 	parser := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	paths := make([]string, 0, len(sources))

@@ -8,61 +8,62 @@ import (
 	"github.com/skyplan/skyplan/internal/catalog"
 )
 
-// validate checks what the HCL schema cannot: clouds are declared and fit the
+// validateResource checks what the HCL schema cannot: clouds are declared and fit the
 // resource type, locations are present, accelerators resolve to an instance
 // type. Domain rules that a user may want to silence (disk tier per family,
 // TPU Node, region offerings, bucket naming) are lint rules, not load errors.
-func validate(cfg *Config) hcl.Diagnostics {
+//
+// It runs on each resource as soon as it is decoded (its cloud blocks are
+// decoded first), so references to it see the completed values.
+func validateResource(cfg *Config, r *Resource) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	errAt := func(rng hcl.Range, summary, detail string) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()})
 	}
-	for _, r := range cfg.Resources {
-		s := r.Schema()
-		cloudName := r.Cloud()
-		cloud, declared := cfg.Clouds[cloudName]
-		if !declared {
-			errAt(r.Range("cloud"), "Reference to undeclared cloud",
-				fmt.Sprintf("%s uses cloud %q, but there is no cloud %q block. Add one, e.g.:\n  cloud %q {\n    capabilities = [%q]\n  }",
-					r.Address(), cloudName, cloudName, cloudName, s.Needs))
-			continue
-		}
-		if !contains(s.Clouds, cloudName) {
-			errAt(r.Range("cloud"), "Unsupported cloud for "+r.Type,
-				fmt.Sprintf("A %s can run on %s, not %q.", r.Type, strings.Join(s.Clouds, " or "), cloudName))
-			continue
-		}
-		if v, ok := r.Attrs["nodes"].(int64); ok && v < 0 {
-			errAt(r.Range("nodes"), "Invalid nodes", "nodes must be 0 or more.")
-		}
-		if v, ok := r.Attrs["disk_size"].(int64); ok && v < 1 {
-			errAt(r.Range("disk_size"), "Invalid disk_size", "disk_size is in GB and must be at least 1.")
-		}
-		if tier := r.String("disk_tier"); tier != "" && !contains(catalog.DiskTiers, tier) {
-			errAt(r.Range("disk_tier"), "Invalid disk_tier",
-				fmt.Sprintf("disk_tier %q is not one of %s.", tier, strings.Join(catalog.DiskTiers, ", ")))
-		}
-		switch r.Type {
-		case TypeCluster, TypeJobsController:
-			diags = append(diags, validateCompute(cfg, r, cloud)...)
-		case TypeBucket:
-			if cloudName == "aws" && r.String("region") == "" {
-				if regions := cloud.StringList("regions"); len(regions) > 0 {
-					r.Attrs["region"] = regions[0]
-				} else {
-					errAt(r.DeclRange, "Missing region", fmt.Sprintf("%s is on aws and needs region (or regions in the cloud \"aws\" block).", r.Address()))
-				}
-			}
-			if cloudName == "gcp" && r.String("location") == "" {
-				r.Attrs["location"] = "US"
+	s := r.Schema()
+	cloudName := r.Cloud()
+	cloud, declared := cfg.Clouds[cloudName]
+	if !declared {
+		errAt(r.Range("cloud"), "Reference to undeclared cloud",
+			fmt.Sprintf("%s uses cloud %q, but there is no cloud %q block. Add one, e.g.:\n  cloud %q {\n    capabilities = [%q]\n  }",
+				r.Address(), cloudName, cloudName, cloudName, s.Needs))
+		return diags
+	}
+	if !contains(s.Clouds, cloudName) {
+		errAt(r.Range("cloud"), "Unsupported cloud for "+r.Type,
+			fmt.Sprintf("A %s can run on %s, not %q.", r.Type, strings.Join(s.Clouds, " or "), cloudName))
+		return diags
+	}
+	if v, ok := r.Attrs["nodes"].(int64); ok && v < 0 {
+		errAt(r.Range("nodes"), "Invalid nodes", "nodes must be 0 or more.")
+	}
+	if v, ok := r.Attrs["disk_size"].(int64); ok && v < 1 {
+		errAt(r.Range("disk_size"), "Invalid disk_size", "disk_size is in GB and must be at least 1.")
+	}
+	if tier := r.String("disk_tier"); tier != "" && !contains(catalog.DiskTiers, tier) {
+		errAt(r.Range("disk_tier"), "Invalid disk_tier",
+			fmt.Sprintf("disk_tier %q is not one of %s.", tier, strings.Join(catalog.DiskTiers, ", ")))
+	}
+	switch r.Type {
+	case TypeCluster, TypeJobsController:
+		diags = append(diags, validateCompute(cfg, r, cloud)...)
+	case TypeBucket:
+		if cloudName == "aws" && r.String("region") == "" {
+			if regions := cloud.StringList("regions"); len(regions) > 0 {
+				r.Attrs["region"] = regions[0]
+			} else {
+				errAt(r.DeclRange, "Missing region", fmt.Sprintf("%s is on aws and needs region (or regions in the cloud \"aws\" block).", r.Address()))
 			}
 		}
-		if r.Type == TypeJobsController {
-			for _, jc := range r.StringList("job_clouds") {
-				if _, ok := cfg.Clouds[jc]; !ok {
-					errAt(r.Range("job_clouds"), "Reference to undeclared cloud",
-						fmt.Sprintf("job_clouds names %q, but there is no cloud %q block.", jc, jc))
-				}
+		if cloudName == "gcp" && r.String("location") == "" {
+			r.Attrs["location"] = "US"
+		}
+	}
+	if r.Type == TypeJobsController {
+		for _, jc := range r.StringList("job_clouds") {
+			if _, ok := cfg.Clouds[jc]; !ok {
+				errAt(r.Range("job_clouds"), "Reference to undeclared cloud",
+					fmt.Sprintf("job_clouds names %q, but there is no cloud %q block.", jc, jc))
 			}
 		}
 	}
