@@ -45,7 +45,9 @@ type SubnetFacts struct {
 
 // GPUNodeInspector reports, for Kubernetes, the nodes that have GPUs or GPU labels.
 type GPUNodeInspector interface {
-	GPUNodes(ctx context.Context) ([]GPUNode, error)
+	// GPUNodes lists nodes with GPU capacity or a GPU label: the well-known
+	// model labels and any of labelKeys (e.g. a policy's custom key).
+	GPUNodes(ctx context.Context, labelKeys ...string) ([]GPUNode, error)
 }
 
 // GPUNode is one node with GPU capacity or a GPU label.

@@ -323,6 +323,7 @@ func TestGPUNodeRulesAgainstK8sFake(t *testing.T) {
 		k8sfake.GPUNode("good-1", "p5.48xlarge", 8, map[string]string{"skypilot.co/accelerator": "h100"}),
 		k8sfake.GPUNode("nogpu-1", "p5.48xlarge", 0, map[string]string{"skypilot.co/accelerator": "h100"}),
 		k8sfake.CPUNode("cpu-1", "m6i.large"),
+		k8sfake.GPUNode("custom-0", "p5.48xlarge", 0, map[string]string{"example.com/gpu": "h100"}),
 	}
 	srv, err := k8sfake.Start(nodes...)
 	if err != nil {
@@ -368,5 +369,30 @@ cloud "kubernetes" {
 	}
 	if rep.Errors() != 0 {
 		t.Errorf("GPU node findings must be warnings; errors = %d", rep.Errors())
+	}
+	if strings.Contains(got["SP-K8S-003"].Message, "custom-0") {
+		t.Errorf("a label under another key reported with the default key: %s", got["SP-K8S-003"].Message)
+	}
+
+	// A policy's own label key is the one checked.
+	cfg, diags = spec.LoadSources(map[string][]byte{"main.hcl": []byte(src + `
+gpu_label_policy "gpus" {
+  cloud     = "kubernetes"
+  label_key = "example.com/gpu"
+}
+`)}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rep = Run(context.Background(), cfg, Options{Providers: map[string]providers.Provider{"kubernetes": p}})
+	got = map[string]Finding{}
+	for _, f := range rep.Findings {
+		got[f.RuleID] = f
+	}
+	if f := got["SP-K8S-003"]; !strings.Contains(f.Message, "custom-0 (example.com/gpu=h100)") || f.Address != "gpu_label_policy.gpus" {
+		t.Errorf("custom key without GPUs: %+v", f)
+	}
+	if f := got["SP-K8S-001"]; !strings.Contains(f.Message, "no example.com/gpu label") || !strings.Contains(f.Message, "gpu_label_policy.gpus labels them on apply") {
+		t.Errorf("unlabelled under the policy's key: %+v", f)
 	}
 }

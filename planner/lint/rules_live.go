@@ -245,16 +245,16 @@ func checkGPUNodes(ctx context.Context, c *Context, ruleID string) ([]Finding, [
 	if cloud == nil {
 		return nil, nil
 	}
-	nodes, err := c.gpuNodes(ctx)
-	if err != nil {
-		return nil, []Skipped{{RuleID: ruleID, Reason: err.Error()}}
-	}
 	labelKey, policy := "skypilot.co/accelerator", (*spec.Resource)(nil)
 	for _, r := range c.Config.ResourcesOn("kubernetes") {
 		if r.Type == spec.TypeGPULabelPolicy {
 			labelKey, policy = r.String("label_key"), r
 			break
 		}
+	}
+	nodes, err := c.gpuNodes(ctx, labelKey)
+	if err != nil {
+		return nil, []Skipped{{RuleID: ruleID, Reason: err.Error()}}
 	}
 	at := func(msg, fix string) Finding {
 		if policy != nil {
@@ -316,7 +316,7 @@ func suggestLabel(v string, n providers.GPUNode) string {
 }
 
 // gpuNodes lists the cluster's GPU nodes once per run.
-func (c *Context) gpuNodes(ctx context.Context) ([]providers.GPUNode, error) {
+func (c *Context) gpuNodes(ctx context.Context, labelKey string) ([]providers.GPUNode, error) {
 	p, ok := c.Providers["kubernetes"]
 	if !ok {
 		return nil, fmt.Errorf("no kubernetes provider")
@@ -329,7 +329,7 @@ func (c *Context) gpuNodes(ctx context.Context) ([]providers.GPUNode, error) {
 		return nil, fmt.Errorf("kubernetes credentials fail: %s", reason)
 	}
 	if c.nodes == nil && c.nodesErr == nil {
-		c.nodes, c.nodesErr = inspector.GPUNodes(ctx)
+		c.nodes, c.nodesErr = inspector.GPUNodes(ctx, labelKey)
 		if c.nodesErr != nil {
 			c.nodesErr = fmt.Errorf("listing GPU nodes: %w", c.nodesErr)
 		}

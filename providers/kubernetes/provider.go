@@ -387,7 +387,7 @@ func stringMap(v any) (map[string]string, bool) {
 }
 
 // GPUNodes reports nodes with GPU capacity or a GPU label, for lint.
-func (p *Provider) GPUNodes(ctx context.Context) ([]providers.GPUNode, error) {
+func (p *Provider) GPUNodes(ctx context.Context, labelKeys ...string) ([]providers.GPUNode, error) {
 	nodes, err := p.nodes(ctx, true)
 	if err != nil {
 		return nil, err
@@ -395,7 +395,7 @@ func (p *Provider) GPUNodes(ctx context.Context) ([]providers.GPUNode, error) {
 	var out []providers.GPUNode
 	for _, n := range nodes {
 		gpus := GPUCount(n)
-		if gpus <= 0 && !hasGPULabel(n) {
+		if gpus <= 0 && !hasGPULabel(n, labelKeys) {
 			continue
 		}
 		lbls := make(map[string]string, len(n.Labels))
@@ -408,8 +408,8 @@ func (p *Provider) GPUNodes(ctx context.Context) ([]providers.GPUNode, error) {
 	return out, nil
 }
 
-func hasGPULabel(n *corev1.Node) bool {
-	for _, k := range append([]string{DefaultLabelKey}, modelLabels...) {
+func hasGPULabel(n *corev1.Node, extra []string) bool {
+	for _, k := range append(append([]string{DefaultLabelKey}, modelLabels...), extra...) {
 		if _, ok := n.Labels[k]; ok {
 			return true
 		}
