@@ -231,11 +231,18 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 		return err
 	}
 	ids := ""
-	if r := e.State.Resource(c.Address); r != nil && len(r.IDs) > 0 && c.Action != planner.Delete {
+	if r := e.stateResource(c.Address); r != nil && len(r.IDs) > 0 && c.Action != planner.Delete {
 		ids = fmt.Sprintf(" [id=%s]", shortList(r.IDs, 5))
 	}
 	e.logf("%s: %s after %s%s", c.Address, v[1], elapsed, ids)
 	return nil
+}
+
+// stateResource reads one entry under the lock (actions run concurrently).
+func (e *Executor) stateResource(addr string) *state.Resource {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.State.Resource(addr)
 }
 
 // shortList joins up to n items and counts the rest, so a 5,000-node
@@ -297,7 +304,7 @@ func (e *Executor) update(ctx context.Context, c *planner.Change, progress func(
 func (e *Executor) delete(ctx context.Context, c *planner.Change, progress func(string)) error {
 	prior := c.Prior
 	if prior == nil {
-		prior = e.State.Resource(c.Address)
+		prior = e.stateResource(c.Address)
 	}
 	if prior == nil {
 		return nil
