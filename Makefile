@@ -24,6 +24,8 @@ deps:
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	# The concurrent core again under the race detector.
+	$(GO) test -race $(TESTFLAGS) ./executor/... ./planner/... ./spec/...
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
