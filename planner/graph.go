@@ -22,17 +22,19 @@ func (h *addrHeap) Pop() any {
 }
 
 // order fills each change's DependsOn: creates/updates/replaces wait for the
-// changes of what they reference; deletes wait for the deletes of what
+// changes of what they reference; deletes wait for the changes of what
 // referenced them (reverse order), using dependencies recorded in state.
 func order(changes []*Change) error {
 	byAddr := map[string]*Change{}
 	for _, c := range changes {
 		byAddr[c.Address] = c
 	}
-	// dependentDeletes[X] lists the deletes of resources that referenced X.
+	// dependentDeletes[X] lists the changes of resources that referenced X:
+	// X is deleted only after they are deleted, or updated or replaced to
+	// stop using it (a controller moved to a new bucket, then the old bucket).
 	dependentDeletes := map[string][]string{}
 	for _, c := range changes {
-		if c.Action == Delete && c.Prior != nil {
+		if c.Action != NoOp && c.Action != Create && c.Prior != nil {
 			for _, d := range c.Prior.DependsOn {
 				dependentDeletes[d] = append(dependentDeletes[d], c.Address)
 			}

@@ -28,6 +28,8 @@ type loader struct {
 	// resSensitive holds each evaluated resource's sensitive attributes, so
 	// values copied from them by reference stay sensitive.
 	resSensitive map[string]map[string]bool
+	// nodes are the locals, clouds and resources by key, with their references.
+	nodes map[string]*node
 }
 
 type varDecl struct {
@@ -223,6 +225,7 @@ func (l *loader) buildNodes(localAttrs []*hcl.Attribute, resBlocks, cloudBlocks 
 	// Resolve each reference to a node (or a variable), reporting unknown ones here
 	// so the message names what is missing rather than an evaluation detail.
 	for _, n := range nodes {
+		var members []hcl.Traversal
 		for _, t := range n.refs {
 			root := t.RootName()
 			switch root {
@@ -236,11 +239,13 @@ func (l *loader) buildNodes(localAttrs []*hcl.Attribute, resBlocks, cloudBlocks 
 				}
 			case "local":
 				name, ok := stepName(t, 1)
-				if ok {
-					if _, declared := byKey["local."+name]; !declared {
-						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to undeclared local value",
-							Detail: fmt.Sprintf("There is no local value %q in any locals block.", name), Subject: t.SourceRange().Ptr()})
-					}
+				if !ok {
+					members = append(members, memberRefs(t, root, nodes)...)
+					continue
+				}
+				if _, declared := byKey["local."+name]; !declared {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to undeclared local value",
+						Detail: fmt.Sprintf("There is no local value %q in any locals block.", name), Subject: t.SourceRange().Ptr()})
 				}
 			default:
 				if SchemaFor(root) == nil {
@@ -249,24 +254,47 @@ func (l *loader) buildNodes(localAttrs []*hcl.Attribute, resBlocks, cloudBlocks 
 					continue
 				}
 				name, ok := stepName(t, 1)
-				if ok {
-					if _, declared := byKey[root+"."+name]; !declared {
-						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to undeclared resource",
-							Detail: fmt.Sprintf("There is no %s %q in the spec.", root, name), Subject: t.SourceRange().Ptr()})
-					}
+				if !ok {
+					members = append(members, memberRefs(t, root, nodes)...)
+					continue
+				}
+				if _, declared := byKey[root+"."+name]; !declared {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to undeclared resource",
+						Detail: fmt.Sprintf("There is no %s %q in the spec.", root, name), Subject: t.SourceRange().Ptr()})
 				}
 			}
 		}
+		n.refs = append(n.refs, members...)
 	}
+	l.nodes = byKey
 	return nodes, diags
+}
+
+// memberRefs turns a reference to a whole collection (`bucket`, `local`,
+// `bucket[var.name]`) into one reference per member, so evaluation order and
+// DependsOn cover everything it may read.
+func memberRefs(t hcl.Traversal, root string, nodes []*node) []hcl.Traversal {
+	rng := t.SourceRange()
+	var out []hcl.Traversal
+	for _, n := range nodes {
+		if name, ok := strings.CutPrefix(n.key, root+"."); ok {
+			out = append(out, hcl.Traversal{hcl.TraverseRoot{Name: root, SrcRange: rng}, hcl.TraverseAttr{Name: name, SrcRange: rng}})
+		}
+	}
+	return out
 }
 
 func stepName(t hcl.Traversal, i int) (string, bool) {
 	if len(t) <= i {
 		return "", false
 	}
-	if a, ok := t[i].(hcl.TraverseAttr); ok {
-		return a.Name, true
+	switch step := t[i].(type) {
+	case hcl.TraverseAttr:
+		return step.Name, true
+	case hcl.TraverseIndex: // bucket["jobs"] names bucket.jobs as much as bucket.jobs does
+		if k := step.Key; k.Type() == cty.String && k.IsKnown() && !k.IsNull() {
+			return k.AsString(), true
+		}
 	}
 	return "", false
 }
@@ -432,6 +460,9 @@ func (l *loader) refsSensitive(refs []hcl.Traversal) bool {
 	for _, t := range refs {
 		name, ok := stepName(t, 1)
 		if !ok {
+			if l.collectionSensitive(t.RootName()) {
+				return true
+			}
 			continue
 		}
 		switch t.RootName() {
@@ -457,34 +488,44 @@ func (l *loader) refsSensitive(refs []hcl.Traversal) bool {
 	return false
 }
 
+// collectionSensitive reports whether any member of a whole collection
+// (var, local, or a resource type such as bucket) is sensitive.
+func (l *loader) collectionSensitive(root string) bool {
+	switch root {
+	case "var":
+		for _, vd := range l.varDecls {
+			if vd.sensitive {
+				return true
+			}
+		}
+	case "local":
+		return len(l.sensitiveLocals) > 0
+	default:
+		for addr, sens := range l.resSensitive {
+			if strings.HasPrefix(addr, root+".") && len(sens) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // localResourceDeps finds the resources a local value depends on, transitively.
 func (l *loader) localResourceDeps(key string, seen map[string]bool) []string {
-	if seen[key] {
+	n := l.nodes[key]
+	if seen[key] || n == nil {
 		return nil
 	}
 	seen[key] = true
 	var out []string
-	for _, f := range l.parser.Files() {
-		content, _, _ := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "locals"}}})
-		if content == nil {
-			continue
-		}
-		for _, b := range content.Blocks {
-			attrs, _ := b.Body.JustAttributes()
-			a, ok := attrs[strings.TrimPrefix(key, "local.")]
-			if !ok {
-				continue
-			}
-			for _, t := range a.Expr.Variables() {
-				k := refKey(t)
-				switch {
-				case k == "":
-				case strings.HasPrefix(k, "local."):
-					out = append(out, l.localResourceDeps(k, seen)...)
-				default:
-					out = append(out, k)
-				}
-			}
+	for _, t := range n.refs {
+		k := refKey(t)
+		switch {
+		case k == "":
+		case strings.HasPrefix(k, "local."):
+			out = append(out, l.localResourceDeps(k, seen)...)
+		default:
+			out = append(out, k)
 		}
 	}
 	return out

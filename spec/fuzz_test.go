@@ -1,6 +1,7 @@
 package spec_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,9 +9,9 @@ import (
 	"github.com/skyplan/skyplan/spec"
 )
 
-// FuzzCaseLoad feeds arbitrary spec text (and a -var) to the loader: it must
+// FuzzLoad feeds arbitrary spec text (and a -var) to the loader: it must
 // never panic, and every error that points into a file must carry a Subject.
-func FuzzCaseLoad(f *testing.F) {
+func FuzzLoad(f *testing.F) {
 	f.Add(caseValidSpec, "nodes=3")
 	f.Add(caseVarSpec, `zones=["a"]`)
 	f.Add(caseBase, "")
@@ -23,6 +24,10 @@ func FuzzCaseLoad(f *testing.F) {
 	f.Add("locals {\n  x = local.x\n}\n", "")
 	f.Add("cloud \"aws\" {\n  regions = [bucket.b.name]\n}\nbucket \"b\" {\n  cloud = \"aws\"\n  name  = \"n\"\n}\n", "")
 	f.Add("cloud \"aws\" {}\nbucket \"b\" {\n  cloud = \"aws\"\n  name = \"n\"\n  region = \"r\"\n  lifecycle {\n    allow_replace = \"maybe\"\n  }\n}\n", "")
+	// Collection references and functions that panic inside go-cty.
+	f.Add(caseBase+"bucket \"c\" {\n  cloud  = \"aws\"\n  name   = \"c\"\n  labels = { for k, b in bucket : k => b.name if k != \"c\" }\n}\n", "")
+	f.Add(caseBase+"locals {\n  all = bucket[\"base\"]\n  x   = local[\"all\"].name\n}\n", "")
+	f.Add("locals {\n  a = indent(-1, \"x\\ny\")\n  b = log(-1, 10)\n  c = range(1, 1/0)\n}\n", "")
 	f.Fuzz(func(t *testing.T, src, v string) {
 		opts := spec.Options{}
 		if v != "" {
@@ -52,6 +57,11 @@ func FuzzCaseLoad(f *testing.F) {
 			if d.Severity == hcl.DiagError && d.Subject == nil && d.Summary != "Invalid -var option" &&
 				d.Summary != "Value for undeclared variable" && d.Summary != "Invalid value for variable" {
 				t.Errorf("error %q (%s) has no Subject", d.Summary, d.Detail)
+			}
+		}
+		for _, d := range diags {
+			if strings.Contains(d.Detail, "goroutine ") {
+				t.Errorf("error %q carries a stack trace", d.Summary)
 			}
 		}
 		if !diags.HasErrors() {

@@ -127,7 +127,22 @@ func LoadSources(sources map[string][]byte, opts Options) (*Config, hcl.Diagnost
 	for p, f := range parser.Files() {
 		cfg.Files[p] = f
 	}
+	trimPanicStacks(diags)
 	return cfg, diags
+}
+
+// trimPanicStacks cuts the goroutine dump that go-cty appends when a function
+// panics on bad arguments (e.g. indent(-1, s)): the message is what helps.
+func trimPanicStacks(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		i := strings.Index(d.Detail, "panic in function implementation: ")
+		if i < 0 {
+			continue
+		}
+		if j := strings.IndexByte(d.Detail[i:], '\n'); j >= 0 {
+			d.Detail = strings.TrimRight(d.Detail[:i+j], ". ") + "."
+		}
+	}
 }
 
 func hashSpec(sources map[string][]byte, vars string) string {

@@ -690,3 +690,113 @@ func TestCaseLoadSourcesKeepsInputAndReloads(t *testing.T) {
 		t.Error("a variable file for an empty spec should be an error (undeclared variable)")
 	}
 }
+
+func TestCaseCollectionReferences(t *testing.T) {
+	// Names are chosen so that address order alone would evaluate the
+	// referencing resource first: only a dependency edge makes these load.
+	cases := []struct {
+		name string
+		src  string
+		addr string
+		want map[string]string // labels
+		deps []string
+	}{
+		{name: "index with a literal name",
+			src:  "bucket \"a\" {\n  cloud  = \"aws\"\n  name   = \"a\"\n  labels = { r = cluster[\"z\"].region }\n}\n",
+			addr: "bucket.a", want: map[string]string{"r": "us-east-1"}, deps: []string{"cluster.z"}},
+		{name: "attribute by index",
+			src:  "bucket \"a\" {\n  cloud  = \"aws\"\n  name   = \"a\"\n  labels = { it = cluster.z[\"instance_type\"] }\n}\n",
+			addr: "bucket.a", want: map[string]string{"it": "p4d.24xlarge"}, deps: []string{"cluster.z"}},
+		{name: "whole resource type in a for expression",
+			src:  "bucket \"a\" {\n  cloud  = \"aws\"\n  name   = \"a\"\n  labels = { for k, c in cluster : k => c.instance_type }\n}\n",
+			addr: "bucket.a", want: map[string]string{"y": "m6i.large", "z": "p4d.24xlarge"}, deps: []string{"cluster.y", "cluster.z"}},
+		{name: "whole resource type through a local",
+			src:  "locals {\n  clusters = cluster\n}\nbucket \"a\" {\n  cloud  = \"aws\"\n  name   = \"a\"\n  labels = { z = local.clusters.z.accelerators }\n}\n",
+			addr: "bucket.a", want: map[string]string{"z": "A100:8"}, deps: []string{"cluster.y", "cluster.z"}},
+		{name: "index with a variable key depends on every member",
+			src:  "variable \"pick\" {\n  default = \"y\"\n}\nbucket \"a\" {\n  cloud  = \"aws\"\n  name   = \"a\"\n  labels = { it = cluster[var.pick].instance_type }\n}\n",
+			addr: "bucket.a", want: map[string]string{"it": "m6i.large"}, deps: []string{"cluster.y", "cluster.z"}},
+		{name: "whole locals object",
+			src:  "locals {\n  team = \"ml\"\n}\nbucket \"a\" {\n  cloud  = \"aws\"\n  name   = \"a\"\n  labels = { for k, v in local : k => v }\n}\n",
+			addr: "bucket.a", want: map[string]string{"team": "ml"}},
+	}
+	clusters := "cloud \"aws\" {\n  regions = [\"us-east-1\"]\n}\ncluster \"z\" {\n  cloud        = \"aws\"\n  accelerators = \"A100:8\"\n}\ncluster \"y\" {\n  cloud         = \"aws\"\n  instance_type = \"m6i.large\"\n}\n"
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := caseLoad(t, map[string]string{"a.hcl": tc.src, "z.hcl": clusters}, spec.Options{})
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			r := cfg.Resource(tc.addr)
+			if d := cmp.Diff(tc.want, r.StringMap("labels")); d != "" {
+				t.Errorf("labels (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tc.deps, r.DependsOn, cmpopts.EquateEmpty()); d != "" {
+				t.Errorf("DependsOn (-want +got):\n%s", d)
+			}
+		})
+	}
+	// A collection reference that includes the resource itself is a cycle.
+	_, diags := caseLoad(t, map[string]string{"main.hcl": caseBase + "bucket \"c\" {\n  cloud = \"aws\"\n  name  = \"n-${length(bucket)}\"\n}\n"}, spec.Options{})
+	d := caseFindDiag(t, diags, "Self-reference")
+	if got := (caseSubject{d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column}); got != (caseSubject{"main.hcl", 13, 23}) {
+		t.Errorf("subject = %+v", got)
+	}
+}
+
+func TestCaseFunctionPanicIsAPlainError(t *testing.T) {
+	// go-cty turns a panicking function into an error carrying a goroutine
+	// dump; the user sees the message only.
+	_, diags := caseLoad(t, map[string]string{"main.hcl": caseBase + "locals {\n  x = indent(-1, \"a\\nb\")\n}\n"}, spec.Options{})
+	d := caseFindDiag(t, diags, "Error in function call")
+	if strings.Contains(d.Detail, "goroutine") || strings.Contains(d.Detail, "\n") {
+		t.Errorf("detail carries a stack trace:\n%s", d.Detail)
+	}
+	if !strings.Contains(d.Detail, `"indent"`) || !strings.Contains(d.Detail, "negative Repeat count") {
+		t.Errorf("detail lost the message: %q", d.Detail)
+	}
+	if d.Subject == nil || d.Subject.Start.Line != 12 {
+		t.Errorf("subject = %v, want main.hcl line 12", d.Subject)
+	}
+}
+
+func TestCaseSensitiveThroughCollectionReferences(t *testing.T) {
+	cfg, diags := caseLoad(t, map[string]string{"main.hcl": `
+variable "secret" {
+  default   = "s3cr3t"
+  sensitive = true
+}
+locals {
+  token = var.secret
+}
+cloud "aws" {
+  regions = ["us-east-1"]
+}
+bucket "z" {
+  cloud = "aws"
+  name  = var.secret
+}
+jobs_controller "a" {
+  cloud  = "aws"
+  bucket = "a"
+  labels = { for k, b in bucket : k => b.name }
+}
+cluster "c" {
+  cloud         = "aws"
+  instance_type = "m6i.large"
+  labels        = { for k, v in local : k => v }
+}
+`}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for _, addr := range []string{"jobs_controller.a", "cluster.c"} {
+		r := cfg.Resource(addr)
+		if d := cmp.Diff(map[string]bool{"labels": true}, r.Sensitive); d != "" {
+			t.Errorf("%s Sensitive (-want +got):\n%s", addr, d)
+		}
+	}
+	if got := cfg.Resource("jobs_controller.a").StringMap("labels")["z"]; got != "s3cr3t" {
+		t.Errorf("jobs_controller.a labels.z = %q", got)
+	}
+}

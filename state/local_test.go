@@ -117,3 +117,74 @@ func TestLocalForceUnlockClearsStaleHolder(t *testing.T) {
 		t.Fatalf("holder file still there: %v", err)
 	}
 }
+
+func TestLocalForceUnlockRefusesLiveHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	holder, other := NewLocal(path), NewLocal(path)
+	ctx := context.Background()
+	unlock, err := holder.Lock(ctx, LockInfo{ID: "live", Operation: "apply", Who: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.ForceUnlock(ctx, "live"); err == nil || !strings.Contains(err.Error(), "still running") {
+		t.Fatalf("ForceUnlock of a live lock: %v; want refusal", err)
+	}
+	// The holder still holds it.
+	if _, err := other.Lock(ctx, LockInfo{ID: "x"}); err == nil {
+		t.Fatal("lock was taken from its live holder")
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".lock.info"); !os.IsNotExist(err) {
+		t.Errorf("unlock left the holder file: %v", err)
+	}
+	if err := other.ForceUnlock(ctx, "live"); !errors.Is(err, ErrNoLock) {
+		t.Errorf("ForceUnlock after unlock: %v, want ErrNoLock", err)
+	}
+}
+
+func TestLocalLockedWithoutHolderDetails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	holder, other := NewLocal(path), NewLocal(path)
+	ctx := context.Background()
+	unlock, err := holder.Lock(ctx, LockInfo{ID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if info, err := os.Stat(path + ".lock.info"); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("holder file: %v, %v; want mode 0600", info, err)
+	}
+	os.Remove(path + ".lock.info")
+	_, err = other.Lock(ctx, LockInfo{ID: "b"})
+	var le *LockedError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "by another process") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Lock without holder details: %v", err)
+	}
+}
+
+func TestLocalSaveReplacesWithPrivateMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	// A state file someone created world-readable becomes 0600 on the next save.
+	if err := os.WriteFile(path, []byte(`{"version": 1, "lineage": "old"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := NewLocal(path)
+	st := New("ws")
+	if err := b.Save(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("mode after Save = %v, %v; want 0600", info.Mode().Perm(), err)
+	}
+	got, err := b.Load(context.Background())
+	if err != nil || got.Lineage != st.Lineage {
+		t.Fatalf("Load after Save = %+v, %v", got, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries after Save, want only the state file", len(entries))
+	}
+}
