@@ -96,21 +96,44 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) *Result {
 			changes = append(changes, c)
 		}
 	}
-	type outcome int
-	const (
-		ok outcome = iota
-		bad
-		notStarted
-	)
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, par)
-		done = map[string]chan struct{}{}
-		outc = map[string]outcome{}
-	)
-	for _, c := range changes {
-		done[c.Address] = make(chan struct{})
+	return e.walk(ctx, changes, par, res)
+}
+
+// walk runs changes as their dependencies complete. One scheduler goroutine
+// starts them, at most par at a time, always the earliest ready change in plan
+// order, so with --parallelism 1 apply follows the plan line by line.
+func (e *Executor) walk(ctx context.Context, changes []*planner.Change, par int, res *Result) *Result {
+	pos := map[string]int{}
+	for i, c := range changes {
+		pos[c.Address] = i
+	}
+	waitingOn := make([]int, len(changes))
+	dependents := make([][]int, len(changes))
+	for i, c := range changes {
+		for _, d := range c.DependsOn {
+			if j, inPlan := pos[d]; inPlan {
+				waitingOn[i]++
+				dependents[j] = append(dependents[j], i)
+			}
+		}
+	}
+	var ready []int // plan positions, kept sorted
+	for i := range changes {
+		if waitingOn[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	settled := make([]bool, len(changes))
+	// skip marks every change that (transitively) depends on i as not started.
+	var skip func(i int)
+	skip = func(i int) {
+		for _, j := range dependents[i] {
+			if !settled[j] {
+				settled[j] = true
+				res.Skipped = append(res.Skipped, changes[j].Address)
+				skip(j)
+			}
+		}
 	}
 	stopped := func() bool {
 		if ctx.Err() != nil {
@@ -123,65 +146,44 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) *Result {
 			return false
 		}
 	}
-	finish := func(c *planner.Change, o outcome, err error) {
-		mu.Lock()
-		outc[c.Address] = o
-		switch {
-		case o == ok:
-			res.Done = append(res.Done, c.Address)
-		case err != nil:
-			res.Failed[c.Address] = err
-		default:
+	type outcome struct {
+		i   int
+		err error
+	}
+	results := make(chan outcome)
+	running := 0
+	for {
+		for running < par && len(ready) > 0 && !stopped() {
+			i := ready[0]
+			ready = ready[1:]
+			running++
+			go func() { results <- outcome{i, e.applyOne(ctx, changes[i])} }()
+		}
+		if running == 0 {
+			break
+		}
+		o := <-results
+		running--
+		settled[o.i] = true
+		if o.err != nil {
+			res.Failed[changes[o.i].Address] = o.err
+			skip(o.i)
+			continue
+		}
+		res.Done = append(res.Done, changes[o.i].Address)
+		for _, j := range dependents[o.i] {
+			if waitingOn[j]--; waitingOn[j] == 0 && !settled[j] {
+				k, _ := slices.BinarySearch(ready, j)
+				ready = slices.Insert(ready, k, j)
+			}
+		}
+	}
+	for i, c := range changes {
+		if !settled[i] { // only a stop leaves a change neither run nor skipped
+			res.Interrupted = true
 			res.Skipped = append(res.Skipped, c.Address)
 		}
-		mu.Unlock()
-		close(done[c.Address])
 	}
-	for _, c := range changes {
-		wg.Add(1)
-		go func(c *planner.Change) {
-			defer wg.Done()
-			for _, d := range c.DependsOn {
-				ch, inPlan := done[d]
-				if !inPlan {
-					continue
-				}
-				<-ch
-				mu.Lock()
-				depOK := outc[d] == ok
-				mu.Unlock()
-				if !depOK {
-					finish(c, notStarted, nil)
-					return
-				}
-			}
-			acquired := false
-			select {
-			case sem <- struct{}{}:
-				acquired = true
-			case <-e.Stop:
-			case <-ctx.Done():
-			}
-			if stopped() {
-				if acquired {
-					<-sem
-				}
-				mu.Lock()
-				res.Interrupted = true
-				mu.Unlock()
-				finish(c, notStarted, nil)
-				return
-			}
-			err := e.applyOne(ctx, c)
-			<-sem
-			if err != nil {
-				finish(c, bad, err)
-				return
-			}
-			finish(c, ok, nil)
-		}(c)
-	}
-	wg.Wait()
 	sort.Strings(res.Done)
 	sort.Strings(res.Skipped)
 	return res

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/skyplan/skyplan/executor"
 	"github.com/skyplan/skyplan/internal/emulator"
@@ -248,4 +249,52 @@ func addresses(st *state.State) []string {
 		out = append(out, r.Address)
 	}
 	return out
+}
+
+// With parallelism 1 apply follows the plan line by line, so the printed plan
+// is also the order things happen in.
+func TestSerialApplyFollowsPlanOrder(t *testing.T) {
+	emulator.MotoForTest(t)
+	src := `
+skyplan {
+  workspace = "order"
+}
+cloud "aws" {
+  regions = ["us-east-1"]
+}
+`
+	for _, name := range []string{"f", "e", "d", "c", "b", "a"} {
+		src += fmt.Sprintf("bucket %q {\n  cloud = \"aws\"\n  name  = \"skyplan-order-%s\"\n}\n", name, name)
+	}
+	src += "cluster \"train\" {\n  cloud         = \"aws\"\n  instance_type = \"t3.micro\"\n  labels        = { data = bucket.f.name }\n}\n"
+	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(src)}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: "order"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.Make(planner.Input{Workspace: "order", Desired: cfg.Resources, Prior: state.New("order"), ObservedClouds: map[string]bool{"aws": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planned []string
+	for _, c := range p.Changes {
+		planned = append(planned, c.Address)
+	}
+	var progress bytes.Buffer
+	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": prov}, State: state.New("order"), Parallelism: 1, Progress: &progress}
+	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var started []string
+	for _, line := range strings.Split(progress.String(), "\n") {
+		if addr, ok := strings.CutSuffix(line, ": Creating..."); ok {
+			started = append(started, addr)
+		}
+	}
+	if d := cmp.Diff(planned, started); d != "" {
+		t.Errorf("start order differs from plan order (-plan +started):\n%s", d)
+	}
 }

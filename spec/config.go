@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -157,7 +158,7 @@ func ParseAddress(addr string) (typ, name string, err error) {
 	for i := 0; i < len(addr); i++ {
 		if addr[i] == '.' {
 			typ, name = addr[:i], addr[i+1:]
-			if SchemaFor(typ) == nil || name == "" {
+			if SchemaFor(typ) == nil || !hclsyntax.ValidIdentifier(name) {
 				break
 			}
 			return typ, name, nil

@@ -424,7 +424,13 @@ func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
 			r.Attrs[as.Name] = as.Default // explicit null means "use the default"
 		}
 	}
-	for _, lb := range content.Blocks {
+	for i, lb := range content.Blocks {
+		if i > 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate lifecycle block",
+				Detail: fmt.Sprintf("%s.%s already has a lifecycle block at %s; merge them into one.", r.Type, r.Name, content.Blocks[0].DefRange),
+				Subject: lb.DefRange.Ptr()})
+			continue
+		}
 		lc, d := lb.Body.Content(lifecycleSchema)
 		diags = append(diags, d...)
 		if a, ok := lc.Attributes["allow_replace"]; ok {

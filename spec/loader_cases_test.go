@@ -467,6 +467,8 @@ var caseErrorCases = []struct {
 		summary: "Unknown capability", line: 2, column: 18},
 	{name: "job_clouds names an undeclared cloud", src: "jobs_controller \"j\" {\n  cloud      = \"aws\"\n  bucket     = bucket.base.name\n  job_clouds = [\"aws\", \"kubernetes\"]\n}\n",
 		summary: "Reference to undeclared cloud", detail: `job_clouds names "kubernetes"`, line: 4, column: 16},
+	{name: "duplicate lifecycle block", src: "bucket \"l\" {\n  cloud = \"aws\"\n  name  = \"skyplan-l\"\n  lifecycle {}\n  lifecycle {\n    allow_replace = true\n  }\n}\n",
+		summary: "Duplicate lifecycle block", detail: "err.hcl:4,3", line: 5, column: 3},
 	{name: "invalid resource name", src: "bucket \"9lives\" {\n  cloud = \"aws\"\n  name  = \"n\"\n}\n",
 		summary: "Invalid resource name", line: 1, column: 8},
 }
@@ -587,6 +589,9 @@ func TestCaseParseAddress(t *testing.T) {
 		{"widget.x", "", "", false},
 		{"cluster.", "", "", false},
 		{"cluster", "", "", false},
+		{"cluster.a.b", "", "", false},
+		{"cluster.9x", "", "", false},
+		{".train", "", "", false},
 	}
 	for _, tc := range cases {
 		typ, name, err := spec.ParseAddress(tc.in)

@@ -99,8 +99,10 @@ func (s *State) Clone() *State {
 
 // Marshal encodes state as indented JSON.
 func Marshal(s *State) ([]byte, error) {
-	if s.Resources == nil {
-		s.Resources = []*Resource{}
+	if s.Resources == nil { // "resources": [] rather than null, without touching the caller's value
+		cp := *s
+		cp.Resources = []*Resource{}
+		s = &cp
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

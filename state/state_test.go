@@ -55,12 +55,16 @@ func TestUnmarshalNormalisesAttributes(t *testing.T) {
 }
 
 func TestMarshalEmptyStateHasResourceList(t *testing.T) {
-	b, err := Marshal(&State{Version: Version, Lineage: "l"})
+	s := &State{Version: Version, Lineage: "l"}
+	b, err := Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(b), `"resources": []`) {
 		t.Errorf("empty state should carry an empty resources list, got:\n%s", b)
+	}
+	if s.Resources != nil {
+		t.Error("Marshal changed the caller's state")
 	}
 }
 
