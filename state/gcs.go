@@ -48,7 +48,7 @@ func (b *GCS) Load(ctx context.Context) (*State, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", b.Describe(), err)
+		return nil, b.wrap("reading", err)
 	}
 	defer r.Close()
 	data, err := io.ReadAll(r)
@@ -88,13 +88,13 @@ func (b *GCS) Save(ctx context.Context, s *State) error {
 	w.ContentType = "application/json"
 	if _, err := w.Write(data); err != nil {
 		w.Close()
-		return fmt.Errorf("writing %s: %w", b.Describe(), err)
+		return b.wrap("writing", err)
 	}
 	if err := w.Close(); err != nil {
 		if isGCSStatus(err, http.StatusPreconditionFailed) {
 			return fmt.Errorf("%s was changed by another run since it was read; refusing to overwrite it (check the lock and re-run)", b.Describe())
 		}
-		return fmt.Errorf("writing %s: %w", b.Describe(), err)
+		return b.wrap("writing", err)
 	}
 	b.setGeneration(w.Attrs().Generation)
 	return nil
@@ -115,7 +115,7 @@ func (b *GCS) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 		return nil, &LockedError{Holder: holder, Backend: b.Describe()}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", b.Describe(), err)
+		return nil, b.wrap("locking", err)
 	}
 	return func() error { return b.deleteLock(context.WithoutCancel(ctx), info.ID) }, nil
 }
@@ -137,7 +137,7 @@ func (b *GCS) deleteLock(ctx context.Context, id string) error {
 		return ErrNoLock
 	}
 	if err != nil {
-		return fmt.Errorf("reading lock of %s: %w", b.Describe(), err)
+		return b.wrap("reading the lock of", err)
 	}
 	if holder.ID != id {
 		return fmt.Errorf("lock ID %q does not match the current lock %q", id, holder.ID)
@@ -148,6 +148,15 @@ func (b *GCS) deleteLock(ctx context.Context, id string) error {
 
 // ForceUnlock deletes the lock object when its ID matches.
 func (b *GCS) ForceUnlock(ctx context.Context, id string) error { return b.deleteLock(ctx, id) }
+
+// wrap names the operation and the object; a write into a missing bucket
+// says so and what to do.
+func (b *GCS) wrap(op string, err error) error {
+	if errors.Is(err, storage.ErrBucketNotExist) || isGCSStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("%s %s: state bucket %q does not exist; create it first (outside this spec, e.g. from a bootstrap spec with local state)", op, b.Describe(), b.Bucket)
+	}
+	return fmt.Errorf("%s %s: %w", op, b.Describe(), err)
+}
 
 func isGCSStatus(err error, code int) bool {
 	var ge *googleapi.Error

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +38,10 @@ func NewS3(ctx context.Context, bucket, key, region string) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 backend: %w", err)
 	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	// Emulators serve every bucket under one host, so they need path style;
+	// real S3 gets virtual-hosted style, which path style is deprecated for.
+	pathStyle := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 	return &S3{Bucket: bucket, Key: key, Region: region, client: client}, nil
 }
 
@@ -53,7 +57,7 @@ func (b *S3) Load(ctx context.Context) (*State, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", b.Describe(), err)
+		return nil, b.wrap("reading", err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
@@ -94,7 +98,7 @@ func (b *S3) Save(ctx context.Context, s *State) error {
 		return fmt.Errorf("%s was changed by another run since it was read; refusing to overwrite it (check the lock and re-run)", b.Describe())
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", b.Describe(), err)
+		return b.wrap("writing", err)
 	}
 	b.setETag(aws.ToString(out.ETag))
 	return nil
@@ -110,7 +114,7 @@ func (b *S3) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 		return nil, &LockedError{Holder: holder, Backend: b.Describe()}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", b.Describe(), err)
+		return nil, b.wrap("locking", err)
 	}
 	return func() error { return b.deleteLock(context.WithoutCancel(ctx), info.ID) }, nil
 }
@@ -132,7 +136,7 @@ func (b *S3) deleteLock(ctx context.Context, id string) error {
 		return ErrNoLock
 	}
 	if err != nil {
-		return fmt.Errorf("reading lock of %s: %w", b.Describe(), err)
+		return b.wrap("reading the lock of", err)
 	}
 	if holder.ID != id {
 		return fmt.Errorf("lock ID %q does not match the current lock %q", id, holder.ID)
@@ -144,12 +148,28 @@ func (b *S3) deleteLock(ctx context.Context, id string) error {
 // ForceUnlock deletes the lock object when its ID matches.
 func (b *S3) ForceUnlock(ctx context.Context, id string) error { return b.deleteLock(ctx, id) }
 
+// wrap names the operation and the object, and keeps S3's own error code
+// and message without the request IDs that only AWS support needs.
+func (b *S3) wrap(op string, err error) error {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return fmt.Errorf("%s %s: %w", op, b.Describe(), err)
+	}
+	if ae.ErrorCode() == "NoSuchBucket" {
+		return fmt.Errorf("%s %s: state bucket %q does not exist in %s; create it first (outside this spec, e.g. from a bootstrap spec with local state)", op, b.Describe(), b.Bucket, b.Region)
+	}
+	return fmt.Errorf("%s %s: %s: %s", op, b.Describe(), ae.ErrorCode(), ae.ErrorMessage())
+}
+
 func isStatus(err error, code int) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket" {
+		return false // a missing bucket is an error, never "no state yet"
+	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.HTTPStatusCode() == code {
 		return true
 	}
-	var ae smithy.APIError
 	if code == http.StatusNotFound && errors.As(err, &ae) {
 		return ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound"
 	}

@@ -87,3 +87,20 @@ func TestS3BackendLock(t *testing.T) {
 	}
 	_ = unlock
 }
+
+// A missing state bucket must never read as "no state yet": a plan would
+// then propose creating everything again.
+func TestS3BackendMissingBucketIsAnError(t *testing.T) {
+	emulator.MotoForTest(t)
+	b, err := NewS3(context.Background(), "no-such-state-bucket", "prod.json", "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Load(context.Background())
+	if err == nil {
+		t.Fatalf("Load from a missing bucket = %v, nil; want an error", st)
+	}
+	if !strings.Contains(err.Error(), `state bucket "no-such-state-bucket" does not exist`) || strings.Contains(err.Error(), "RequestID") {
+		t.Errorf("error = %q", err)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +95,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"ec2count":    cmdEC2Count,
 			"s3bucket":    cmdS3Bucket,
+			"s3object":    cmdS3Object,
 			"copyexample": cmdCopyExample,
 			"startk8s":    cmdStartK8s,
 		},
@@ -146,6 +149,34 @@ func cmdS3Bucket(ts *testscript.TestScript, neg bool, args []string) {
 	exists := err == nil
 	if exists == neg {
 		ts.Fatalf("bucket %s exists = %v", args[0], exists)
+	}
+}
+
+// cmdS3Object asserts that an S3 object exists and contains a substring
+// (with !, that it does not exist).
+func cmdS3Object(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: s3object BUCKET KEY SUBSTRING")
+	}
+	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1])})
+	if neg {
+		if err == nil {
+			out.Body.Close()
+			ts.Fatalf("s3://%s/%s exists", args[0], args[1])
+		}
+		return
+	}
+	if err != nil {
+		ts.Fatalf("s3://%s/%s: %v", args[0], args[1], err)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	ts.Check(err)
+	if !strings.Contains(string(body), args[2]) {
+		ts.Fatalf("s3://%s/%s does not contain %q:\n%s", args[0], args[1], args[2], body)
 	}
 }
 
