@@ -427,7 +427,7 @@ func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
 	for i, lb := range content.Blocks {
 		if i > 0 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate lifecycle block",
-				Detail: fmt.Sprintf("%s.%s already has a lifecycle block at %s; merge them into one.", r.Type, r.Name, content.Blocks[0].DefRange),
+				Detail:  fmt.Sprintf("%s.%s already has a lifecycle block at %s; merge them into one.", r.Type, r.Name, content.Blocks[0].DefRange),
 				Subject: lb.DefRange.Ptr()})
 			continue
 		}
