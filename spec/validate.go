@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -72,6 +73,9 @@ func validateResource(cfg *Config, r *Resource) hcl.Diagnostics {
 
 // validateCompute fills the location default and resolves instance_type from
 // accelerators through the catalog, so plans compare concrete machine types.
+// gcpZonePattern is a GCP zone: region (area-location+digit) and a letter.
+var gcpZonePattern = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
+
 func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	errAt := func(rng hcl.Range, summary, detail string) {
@@ -92,10 +96,16 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 	case "gcp":
 		if r.String("zone") == "" {
 			errAt(r.DeclRange, "Missing zone", fmt.Sprintf("%s is on gcp and needs zone, e.g. zone = \"us-central1-a\".", r.Address()))
-		} else if r.String("region") == "" {
+		} else {
 			z := r.String("zone")
-			if i := strings.LastIndex(z, "-"); i > 0 {
+			i := strings.LastIndex(z, "-")
+			switch region := r.String("region"); {
+			case !gcpZonePattern.MatchString(z):
+				errAt(r.Range("zone"), "Invalid zone", fmt.Sprintf("zone %q is not a GCP zone; zones are a region and a letter, e.g. \"us-central1-a\".", z))
+			case region == "":
 				r.Attrs["region"] = z[:i]
+			case region != z[:i]:
+				errAt(r.Range("zone"), "Zone outside region", fmt.Sprintf("zone %q is in region %q, not %q; drop region or make them agree.", z, z[:i], region))
 			}
 		}
 	}
