@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/skyplan/skyplan/spec"
 )
 
 // addrHeap yields ready addresses in order, so ties break the same way every run.
@@ -33,11 +35,28 @@ func order(changes []*Change) error {
 	// X is deleted only after they are deleted, or updated or replaced to
 	// stop using it (a controller moved to a new bucket, then the old bucket).
 	dependentDeletes := map[string][]string{}
+	bucketByName := map[string]string{}
 	for _, c := range changes {
-		if c.Action != NoOp && c.Action != Create && c.Prior != nil {
-			for _, d := range c.Prior.DependsOn {
-				dependentDeletes[d] = append(dependentDeletes[d], c.Address)
+		if c.Type == spec.TypeBucket && c.Prior != nil {
+			if name, ok := c.Prior.Attrs["name"].(string); ok {
+				bucketByName[name] = c.Address
 			}
+		}
+	}
+	for _, c := range changes {
+		if c.Action == NoOp || c.Action == Create || c.Prior == nil {
+			continue
+		}
+		deps := c.Prior.DependsOn
+		// Without state (lost, or never written) the edges are gone, but a
+		// controller's bucket is still known from the cloud by name.
+		if len(deps) == 0 && c.Type == spec.TypeJobsController {
+			if b, ok := bucketByName[fmt.Sprint(c.Prior.Attrs["bucket"])]; ok {
+				deps = []string{b}
+			}
+		}
+		for _, d := range deps {
+			dependentDeletes[d] = append(dependentDeletes[d], c.Address)
 		}
 	}
 	for _, c := range changes {
