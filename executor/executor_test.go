@@ -214,18 +214,7 @@ cluster "c" {
   labels        = { bucket = bucket.b.name }
 }
 `
-	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(src)}, spec.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: "deps"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := planner.Make(planner.Input{Workspace: "deps", Desired: cfg.Resources, Prior: state.New("deps"), ObservedClouds: map[string]bool{"aws": true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov, p := planFromScratch(t, src, "deps")
 	if got := p.Change("cluster.c").DependsOn; len(got) != 1 || got[0] != "bucket.b" {
 		t.Fatalf("cluster.c DependsOn = %v", got)
 	}
@@ -267,18 +256,7 @@ cloud "aws" {
 		src += fmt.Sprintf("bucket %q {\n  cloud = \"aws\"\n  name  = \"skyplan-order-%s\"\n}\n", name, name)
 	}
 	src += "cluster \"train\" {\n  cloud         = \"aws\"\n  instance_type = \"t3.micro\"\n  labels        = { data = bucket.f.name }\n}\n"
-	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(src)}, spec.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: "order"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := planner.Make(planner.Input{Workspace: "order", Desired: cfg.Resources, Prior: state.New("order"), ObservedClouds: map[string]bool{"aws": true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov, p := planFromScratch(t, src, "order")
 	var planned []string
 	for _, c := range p.Changes {
 		planned = append(planned, c.Address)
@@ -297,4 +275,23 @@ cloud "aws" {
 	if d := cmp.Diff(planned, started); d != "" {
 		t.Errorf("start order differs from plan order (-plan +started):\n%s", d)
 	}
+}
+
+// planFromScratch loads an AWS-only spec and plans it against empty state
+// (nothing observed), as a first apply would.
+func planFromScratch(t *testing.T, src, workspace string) (providers.Provider, *planner.Plan) {
+	t.Helper()
+	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(src)}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: workspace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.Make(planner.Input{Workspace: workspace, Desired: cfg.Resources, Prior: state.New(workspace), ObservedClouds: map[string]bool{"aws": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prov, p
 }
