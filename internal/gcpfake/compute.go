@@ -3,6 +3,7 @@ package gcpfake
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -22,6 +23,10 @@ func (s *Server) routeCompute() {
 	s.mux.HandleFunc("DELETE "+p+"/zones/{zone}/instances/{instance}", s.deleteInstance)
 	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/setLabels", s.setInstanceLabels)
 	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/setMetadata", s.setInstanceMetadata)
+	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/stop", s.stopInstance)
+	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/start", s.startInstance)
+	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/suspend", s.suspendInstance)
+	s.mux.HandleFunc("POST "+p+"/zones/{zone}/instances/{instance}/resume", s.resumeInstance)
 	s.mux.HandleFunc("GET "+p+"/aggregated/instances", s.aggregatedInstances)
 	s.mux.HandleFunc("GET "+p+"/zones/{zone}/disks", s.listDisks)
 	s.mux.HandleFunc("GET "+p+"/aggregated/disks", s.aggregatedDisks)
@@ -482,6 +487,125 @@ func (s *Server) setInstanceMetadata(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.newComputeOp(project, zone, "setMetadata", inst.SelfLink, inst.Id, operationFault(r), func() {
 		inst.Metadata = &compute.Metadata{Kind: "compute#metadata", Items: req.Items, Fingerprint: fingerprint(req.Items)}
 	}))
+}
+
+// Power operations follow the instance life cycle: stop (RUNNING → STOPPING
+// → TERMINATED), start (TERMINATED → STAGING → RUNNING), suspend (RUNNING →
+// SUSPENDING → SUSPENDED) and resume (SUSPENDED → STAGING → RUNNING). The
+// transitional status shows until the operation is done. Stopping a stopped
+// instance or starting a running one is a no-op, as on the real API; an
+// instance in transition is not ready.
+
+func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request) {
+	s.powerOp(w, r, "stop", func(inst *compute.Instance) (string, error) {
+		switch inst.Status {
+		case "TERMINATED":
+			return "", nil
+		case "RUNNING", "SUSPENDED":
+			return "STOPPING", nil
+		}
+		return "", errNotReady
+	}, func(inst *compute.Instance) {
+		inst.Status = "TERMINATED"
+		inst.LastStopTimestamp = now()
+		setNatIPs(inst, false)
+	})
+}
+
+func (s *Server) startInstance(w http.ResponseWriter, r *http.Request) {
+	s.powerOp(w, r, "start", func(inst *compute.Instance) (string, error) {
+		switch inst.Status {
+		case "RUNNING":
+			return "", nil
+		case "TERMINATED":
+			return "STAGING", nil
+		case "SUSPENDED":
+			return "", fmt.Errorf("Instance '%s' is suspended; use resume to start it again.", inst.Name)
+		}
+		return "", errNotReady
+	}, func(inst *compute.Instance) {
+		inst.Status = "RUNNING"
+		inst.LastStartTimestamp = now()
+		setNatIPs(inst, true)
+	})
+}
+
+func (s *Server) suspendInstance(w http.ResponseWriter, r *http.Request) {
+	s.powerOp(w, r, "suspend", func(inst *compute.Instance) (string, error) {
+		switch inst.Status {
+		case "SUSPENDED":
+			return "", nil
+		case "RUNNING":
+			return "SUSPENDING", nil
+		}
+		return "", fmt.Errorf("Instance '%s' cannot be suspended: it is %s.", inst.Name, inst.Status)
+	}, func(inst *compute.Instance) {
+		inst.Status = "SUSPENDED"
+		inst.LastSuspendedTimestamp = now()
+		setNatIPs(inst, false)
+	})
+}
+
+func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request) {
+	s.powerOp(w, r, "resume", func(inst *compute.Instance) (string, error) {
+		if inst.Status == "SUSPENDED" {
+			return "STAGING", nil
+		}
+		return "", fmt.Errorf("Instance '%s' cannot be resumed: it is %s, not SUSPENDED.", inst.Name, inst.Status)
+	}, func(inst *compute.Instance) {
+		inst.Status = "RUNNING"
+		inst.LastStartTimestamp = now()
+		setNatIPs(inst, true)
+	})
+}
+
+// errNotReady is the API's answer to a power operation on an instance in transition.
+var errNotReady = errors.New("resourceNotReady")
+
+// powerOp checks the instance's status with check, which returns the status
+// to show while the operation runs ("" for a no-op) or why it is refused;
+// done runs when the operation finishes.
+func (s *Server) powerOp(w http.ResponseWriter, r *http.Request, opType string, check func(*compute.Instance) (string, error), done func(*compute.Instance)) {
+	project, zone, name := r.PathValue("project"), r.PathValue("zone"), r.PathValue("instance")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resource := fmt.Sprintf("projects/%s/zones/%s/instances/%s", project, zone, name)
+	inst, ok := s.instances[project+"/"+zone+"/"+name]
+	if !ok {
+		notFound(w, resource)
+		return
+	}
+	next, err := check(inst)
+	switch {
+	case errors.Is(err, errNotReady):
+		writeError(w, http.StatusBadRequest, "resourceNotReady", fmt.Sprintf("The resource '%s' is not ready", resource), "")
+		return
+	case err != nil:
+		badRequest(w, "%v", err)
+		return
+	}
+	fault := operationFault(r)
+	effect := func() {}
+	if next != "" {
+		if fault == nil { // a failing operation leaves the instance as it was
+			inst.Status = next
+		}
+		effect = func() { done(inst) }
+	}
+	writeJSON(w, s.newComputeOp(project, zone, opType, inst.SelfLink, inst.Id, fault, effect))
+}
+
+// setNatIPs releases (stopped, suspended) or assigns again (running) the
+// ephemeral external IPs of an instance's access configs.
+func setNatIPs(inst *compute.Instance, assign bool) {
+	for _, nic := range inst.NetworkInterfaces {
+		for _, ac := range nic.AccessConfigs {
+			ac.NatIP = ""
+			if assign {
+				ac.NatIP = fmt.Sprintf("203.0.113.%d", inst.Id%250+2)
+			}
+		}
+	}
 }
 
 // filtered returns the project's instances (one zone, or all when zone is

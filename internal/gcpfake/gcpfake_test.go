@@ -427,3 +427,80 @@ func TestGCSKeepsBucketMetadata(t *testing.T) {
 		t.Errorf("injected 403 on bucket list: %v", err)
 	}
 }
+
+func TestPowerOperations(t *testing.T) {
+	s, c, _ := start(t)
+	ctx := context.Background()
+	in := vm("a", "n2-standard-4", nil)
+	in.NetworkInterfaces[0].AccessConfigs = []*compute.AccessConfig{{}}
+	if _, err := s.AddInstance(project, "us-central1-a", in); err != nil {
+		t.Fatal(err)
+	}
+	status := func() string { return s.Instance(project, "us-central1-a", "a").Status }
+	natIP := func() string {
+		return s.Instance(project, "us-central1-a", "a").NetworkInterfaces[0].AccessConfigs[0].NatIP
+	}
+	finish := func(op *compute.Operation, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; op.Status != "DONE"; i++ {
+			if op, err = c.ZoneOperations.Wait(project, "us-central1-a", op.Name).Context(ctx).Do(); err != nil || i > 5 {
+				t.Fatalf("operation %s: %v", op.Name, err)
+			}
+		}
+		if op.Error != nil {
+			t.Fatalf("operation %s failed: %+v", op.Name, op.Error.Errors[0])
+		}
+	}
+	ip := natIP()
+
+	// Stop: STOPPING until the operation is done, then TERMINATED without its external IP.
+	op, err := c.Instances.Stop(project, "us-central1-a", "a").Context(ctx).Do()
+	if err != nil || status() != "STOPPING" {
+		t.Fatalf("stop: %v, status %s; want STOPPING while the operation runs", err, status())
+	}
+	// An instance in transition is not ready for another power operation.
+	_, err = c.Instances.Start(project, "us-central1-a", "a").Context(ctx).Do()
+	var gerr *googleapi.Error
+	if !errors.As(err, &gerr) || gerr.Code != 400 || len(gerr.Errors) == 0 || gerr.Errors[0].Reason != "resourceNotReady" {
+		t.Errorf("start while stopping: %v, want 400 resourceNotReady", err)
+	}
+	finish(op, nil)
+	if status() != "TERMINATED" || natIP() != "" || s.Instance(project, "us-central1-a", "a").LastStopTimestamp == "" {
+		t.Errorf("after stop: status %s, natIP %q", status(), natIP())
+	}
+	finish(c.Instances.Stop(project, "us-central1-a", "a").Context(ctx).Do()) // stopping a stopped instance is a no-op
+	if status() != "TERMINATED" {
+		t.Errorf("second stop: status %s", status())
+	}
+	// Start: STAGING, then RUNNING with its IP again.
+	op, err = c.Instances.Start(project, "us-central1-a", "a").Context(ctx).Do()
+	if err != nil || status() != "STAGING" {
+		t.Fatalf("start: %v, status %s; want STAGING", err, status())
+	}
+	finish(op, nil)
+	if status() != "RUNNING" || natIP() != ip {
+		t.Errorf("after start: status %s, natIP %q (want %q)", status(), natIP(), ip)
+	}
+	finish(c.Instances.Start(project, "us-central1-a", "a").Context(ctx).Do()) // starting a running instance is a no-op
+	// Suspend, then start is refused and resume brings it back.
+	finish(c.Instances.Suspend(project, "us-central1-a", "a").Context(ctx).Do())
+	if status() != "SUSPENDED" {
+		t.Fatalf("after suspend: %s", status())
+	}
+	if _, err := c.Instances.Start(project, "us-central1-a", "a").Context(ctx).Do(); httpCodeOf(err) != 400 {
+		t.Errorf("start of a suspended instance: %v, want 400", err)
+	}
+	finish(c.Instances.Resume(project, "us-central1-a", "a").Context(ctx).Do())
+	if status() != "RUNNING" {
+		t.Errorf("after resume: %s", status())
+	}
+	if _, err := c.Instances.Resume(project, "us-central1-a", "a").Context(ctx).Do(); httpCodeOf(err) != 400 {
+		t.Errorf("resume of a running instance: %v, want 400", err)
+	}
+	if _, err := c.Instances.Stop(project, "us-central1-a", "nope").Context(ctx).Do(); httpCodeOf(err) != 404 {
+		t.Errorf("stop of a missing instance: %v, want 404", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,19 +27,26 @@ import (
 // launches only the missing ones and scale-in removes the highest.
 const tagNodeIndex = "skyplan-node-index"
 
-// liveStates are the instance states that count as an existing node.
-var liveStates = []string{"pending", "running", "stopping", "stopped"}
+// liveStates are the instance states of a node that exists. Only
+// runningStates count towards nodes: a node stopped outside skyplan still
+// belongs to the cluster (apply starts it, destroy terminates it) but does
+// not serve it.
+var (
+	liveStates    = []string{"pending", "running", "stopping", "stopped"}
+	runningStates = []string{"pending", "running"}
+)
 
-func isLive(inst ec2types.Instance) bool {
-	if inst.State == nil {
-		return false
-	}
-	for _, s := range liveStates {
-		if string(inst.State.Name) == s {
-			return true
-		}
-	}
-	return false
+// privateStopped is the state.Resource.Private key under which Observe lists
+// stopped nodes for Expand, as "INDEX:ID:STATE" entries joined by commas
+// (INDEX -1: no node index of its own).
+const privateStopped = "stopped_nodes"
+
+func isLive(inst ec2types.Instance) bool { return inState(inst, liveStates) }
+
+func isRunning(inst ec2types.Instance) bool { return inState(inst, runningStates) }
+
+func inState(inst ec2types.Instance, states []string) bool {
+	return inst.State != nil && slices.Contains(states, string(inst.State.Name))
 }
 
 // clusterSpec is a cluster's desired attributes, validated.
@@ -162,8 +170,8 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		return current(), err
 	}
 
+	started, launchErr := p.startStopped(ctx, client, req, s.region, keep)
 	var launched []string
-	var launchErr error
 	for i := int64(0); i < s.nodes; i++ {
 		if _, ok := keep[int(i)]; ok {
 			continue
@@ -171,18 +179,18 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		req.Report("%s: launching node %d (%s) in %s", req.Address, i, s.instanceType, s.region)
 		inst, err := p.launchNode(ctx, client, req, s, int(i), previous[int(i)])
 		if err != nil {
-			launchErr = err
+			launchErr = errors.Join(launchErr, err)
 			break
 		}
 		keep[int(i)] = inst
 		launched = append(launched, awssdk.ToString(inst.InstanceId))
 	}
-	if len(launched) > 0 {
+	if waiting := append(started, launched...); len(waiting) > 0 {
 		w := ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
 			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
 		})
-		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: launched}, p.waitTimeout); err != nil {
-			launchErr = errors.Join(launchErr, wrapErr(req.Address, "waiting for "+strings.Join(launched, ", ")+" to run", s.region, err))
+		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: waiting}, p.waitTimeout); err != nil {
+			launchErr = errors.Join(launchErr, wrapErr(req.Address, "waiting for "+strings.Join(waiting, ", ")+" to run", s.region, err))
 		}
 	}
 	// Report what really runs now, by ID: tag filters can lag just after launch.
@@ -201,14 +209,55 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	return res, launchErr
 }
 
+// startStopped starts the kept nodes that were stopped outside skyplan,
+// after waiting for those still stopping (EC2 refuses to start them), and
+// returns the IDs it started.
+func (p *Provider) startStopped(ctx context.Context, client *ec2.Client, req providers.ApplyRequest, region string, keep map[int]ec2types.Instance) ([]string, error) {
+	var ids, stopping []string
+	for _, idx := range sortedInts(keep) {
+		if inst := keep[idx]; !isRunning(inst) {
+			id := awssdk.ToString(inst.InstanceId)
+			ids = append(ids, id)
+			if inst.State.Name == ec2types.InstanceStateNameStopping {
+				req.Report("%s: waiting for node %d (%s) to finish stopping", req.Address, idx, id)
+				stopping = append(stopping, id)
+			}
+		}
+	}
+	if len(stopping) > 0 {
+		w := ec2.NewInstanceStoppedWaiter(client, func(o *ec2.InstanceStoppedWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
+		})
+		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: stopping}, p.waitTimeout); err != nil {
+			return nil, wrapErr(req.Address, "waiting for "+strings.Join(stopping, ", ")+" to stop", region, err)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	for _, idx := range sortedInts(keep) {
+		if inst := keep[idx]; !isRunning(inst) {
+			req.Report("%s: starting node %d (%s) stopped outside skyplan", req.Address, idx, awssdk.ToString(inst.InstanceId))
+		}
+	}
+	if _, err := client.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids}); err != nil {
+		return nil, wrapErr(req.Address, "StartInstances "+strings.Join(ids, ", "), region, err)
+	}
+	return ids, nil
+}
+
 // planNodes splits a cluster's instances: keep holds one live instance per
-// index below nodes (the oldest); extra holds live ones to terminate (index
-// out of range, duplicates, no index); previous lists, per index, instances
-// already gone, which feed the client token of a relaunch.
+// index below nodes (a running one before a stopped one, then the oldest);
+// extra holds live ones to terminate (index out of range, duplicates, no
+// index); previous lists, per index, instances already gone, which feed the
+// client token of a relaunch.
 func planNodes(all []ec2types.Instance, nodes int64) (keep map[int]ec2types.Instance, extra []ec2types.Instance, previous map[int][]string) {
 	keep, previous = map[int]ec2types.Instance{}, map[int][]string{}
 	sort.Slice(all, func(i, j int) bool {
 		a, b := all[i], all[j]
+		if ra, rb := isRunning(a), isRunning(b); ra != rb {
+			return ra
+		}
 		if ta, tb := awssdk.ToTime(a.LaunchTime), awssdk.ToTime(b.LaunchTime); !ta.Equal(tb) {
 			return ta.Before(tb)
 		}
@@ -615,17 +664,31 @@ func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base 
 		attrs[k] = v
 	}
 	res := &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, Attrs: attrs, IDs: []string{}}
+	var stopped []string
 	for _, idx := range sortedInts(nodes) {
-		res.IDs = append(res.IDs, awssdk.ToString(nodes[idx].InstanceId))
+		inst := nodes[idx]
+		res.IDs = append(res.IDs, awssdk.ToString(inst.InstanceId))
+		if !isRunning(inst) {
+			stopped = append(stopped, fmt.Sprintf("%d:%s:%s", max(idx, -1), awssdk.ToString(inst.InstanceId), inst.State.Name))
+		}
+	}
+	if len(stopped) > 0 {
+		res.Private = map[string]string{privateStopped: strings.Join(stopped, ",")}
 	}
 	return res
 }
 
 // observedClusterAttrs are the attributes EC2 reports reliably, under the
-// spec's names: cloud, region, nodes, instance_type, image, use_spot, labels,
-// and zone/subnet/vpc when every node agrees.
+// spec's names: cloud, region, nodes (running ones only), instance_type,
+// image, use_spot, labels, and zone/subnet/vpc when every node agrees.
 func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[string]any {
-	attrs := map[string]any{"cloud": CloudName, "region": region, "nodes": int64(len(nodes))}
+	running := 0
+	for _, inst := range nodes {
+		if isRunning(inst) {
+			running++
+		}
+	}
+	attrs := map[string]any{"cloud": CloudName, "region": region, "nodes": int64(running)}
 	order := sortedInts(nodes)
 	if len(order) == 0 {
 		return attrs

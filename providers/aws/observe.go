@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -132,6 +133,12 @@ func mergeByAddress(rs []*state.Resource) []*state.Resource {
 			a, b = b, a
 		}
 		a.IDs = append(a.IDs, b.IDs...)
+		if st := b.Private[privateStopped]; st != "" {
+			if a.Private == nil {
+				a.Private = map[string]string{}
+			}
+			a.Private[privateStopped] = strings.Trim(a.Private[privateStopped]+","+st, ",")
+		}
 		if n, ok := attrInt(a.Attrs, "nodes"); ok {
 			m, _ := attrInt(b.Attrs, "nodes")
 			a.Attrs["nodes"] = n + m

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/googleapis/gax-go/v2"
 	"golang.org/x/sync/errgroup"
 	compute "google.golang.org/api/compute/v1"
 
@@ -205,6 +207,7 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 			return p.insertInstance(ctx, svc, s, name)
 		}))
 	}
+	down := map[string]*compute.Instance{}
 	for _, inst := range keep {
 		if !maps.Equal(inst.Labels, s.labels) {
 			errs = append(errs, p.setInstanceLabels(ctx, svc, s, inst))
@@ -212,6 +215,14 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 		if v, _ := metadataValue(inst.Metadata, controllerMetadataKey); s.controllerConfig != "" && v != s.controllerConfig {
 			errs = append(errs, p.setControllerMetadata(ctx, svc, s, inst))
 		}
+		if !isRunningStatus(inst.Status) {
+			down[inst.Name] = inst
+		}
+	}
+	if len(down) > 0 {
+		errs = append(errs, p.forEach(ctx, sortedKeys(down), func(ctx context.Context, name string) error {
+			return p.restartInstance(ctx, svc, req, s, down[name])
+		}))
 	}
 	res, obsErr := p.observeGCEAddress(ctx, svc, s.zone, s.workspace, s.address, req.Desired)
 	if err := errors.Join(append(errs, obsErr)...); err != nil {
@@ -238,6 +249,112 @@ func planNodes(existing []*compute.Instance, n int, index func(string) int) (kee
 		return sorted, nil
 	}
 	return sorted[:n], sorted[n:]
+}
+
+// Instance statuses of a node that exists but does not run. Apply starts
+// stopped nodes and resumes suspended ones, waiting first for those still
+// on their way there. Any other status counts as running: PROVISIONING,
+// STAGING, RUNNING, and REPAIRING or PENDING, which GCE finishes itself.
+var (
+	stoppingStatuses   = []string{"STOPPING", "PENDING_STOP", "DEPROVISIONING"}
+	stoppedStatuses    = []string{"TERMINATED", "STOPPED"}
+	suspendingStatuses = []string{"SUSPENDING"}
+	suspendedStatuses  = []string{"SUSPENDED"}
+)
+
+func isRunningStatus(status string) bool {
+	for _, set := range [][]string{stoppingStatuses, stoppedStatuses, suspendingStatuses, suspendedStatuses} {
+		if slices.Contains(set, status) {
+			return false
+		}
+	}
+	return true
+}
+
+// nodeLabel names a node in messages: "node 1 (train-prod-1)", or "instance
+// NAME" for one skyplan did not name.
+func nodeLabel(name, address, workspace string) string {
+	if i := nodeIndex(name, address, workspace); i >= 0 {
+		return fmt.Sprintf("node %d (%s)", i, name)
+	}
+	return "instance " + name
+}
+
+// restartInstance starts a node stopped outside skyplan, or resumes a
+// suspended one; a node still stopping or suspending is waited for first,
+// since the API refuses both calls until it settles.
+func (p *Provider) restartInstance(ctx context.Context, svc *compute.Service, req providers.ApplyRequest, s *gceSpec, inst *compute.Instance) error {
+	label := nodeLabel(inst.Name, s.address, s.workspace)
+	status := inst.Status
+	if slices.Contains(stoppingStatuses, status) || slices.Contains(suspendingStatuses, status) {
+		req.Report("%s: waiting for %s to finish %s", req.Address, label, statusWord(status))
+		var err error
+		if status, err = p.waitSettled(ctx, svc, s, inst.Name); err != nil {
+			return err
+		}
+	}
+	var call func(context.Context) (*compute.Operation, error)
+	var what string
+	switch {
+	case slices.Contains(stoppedStatuses, status):
+		req.Report("%s: starting %s stopped outside skyplan", req.Address, label)
+		what = fmt.Sprintf("starting instance %s in zone %s", inst.Name, s.zone)
+		call = func(ctx context.Context) (*compute.Operation, error) {
+			return svc.Instances.Start(p.project, s.zone, inst.Name).Context(ctx).Do()
+		}
+	case slices.Contains(suspendedStatuses, status):
+		req.Report("%s: resuming %s suspended outside skyplan", req.Address, label)
+		what = fmt.Sprintf("resuming instance %s in zone %s", inst.Name, s.zone)
+		call = func(ctx context.Context) (*compute.Operation, error) {
+			return svc.Instances.Resume(p.project, s.zone, inst.Name).Context(ctx).Do()
+		}
+	case isRunningStatus(status):
+		return nil // started again meanwhile
+	default:
+		return fmt.Errorf("%s: %s is %s; skyplan cannot start it", s.address, label, status)
+	}
+	var op *compute.Operation
+	err := p.retry(ctx, func(ctx context.Context) error {
+		var err error
+		op, err = call(ctx)
+		return err
+	})
+	if err != nil {
+		return p.apiError(s.address, what, "compute", err)
+	}
+	if err := p.waitZoneOp(ctx, svc, s.zone, op); err != nil {
+		return fmt.Errorf("%s: %s (project %s): %w", s.address, what, p.project, err)
+	}
+	return nil
+}
+
+// waitSettled polls an instance until it is no longer stopping or
+// suspending, within the operation timeout, and returns its status.
+func (p *Provider) waitSettled(ctx context.Context, svc *compute.Service, s *gceSpec, name string) (string, error) {
+	what := fmt.Sprintf("waiting for instance %s in zone %s to finish stopping or suspending", name, s.zone)
+	ctx, cancel := context.WithTimeout(ctx, p.opTimeout)
+	defer cancel()
+	bo := p.backoff
+	for {
+		var inst *compute.Instance
+		err := p.retry(ctx, func(ctx context.Context) error {
+			var err error
+			inst, err = svc.Instances.Get(p.project, s.zone, name).Context(ctx).Do()
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("%s: %s (project %s): not settled within %s", s.address, what, p.project, p.opTimeout)
+			}
+			return "", p.apiError(s.address, what, "compute", err)
+		}
+		if !slices.Contains(stoppingStatuses, inst.Status) && !slices.Contains(suspendingStatuses, inst.Status) {
+			return inst.Status, nil
+		}
+		if err := gax.Sleep(ctx, bo.Pause()); err != nil {
+			return "", fmt.Errorf("%s: %s (project %s): still %s after %s", s.address, what, p.project, inst.Status, p.opTimeout)
+		}
+	}
 }
 
 // forEach runs fn over items with bounded parallelism and joins every error.
@@ -484,10 +601,29 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 		}
 		return insts[a].Name < insts[b].Name
 	})
-	r := &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName, Attrs: map[string]any{"cloud": CloudName, "nodes": int64(len(insts))},
+	running := 0
+	for _, inst := range insts {
+		if isRunningStatus(inst.Status) {
+			running++
+		}
+	}
+	r := &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName, Attrs: map[string]any{"cloud": CloudName, "nodes": int64(running)},
 		Private: map[string]string{"kind": "gce"}}
 	if len(insts) == 0 {
 		return r
+	}
+	// Nodes that do not run stay in IDs (destroy deletes them); Expand
+	// explains them from RANK:NAME:STATUS entries, RANK being the node's place
+	// in apply's keep order (kept when RANK < nodes).
+	order, _ := planNodes(insts, len(insts), func(name string) int { return nodeIndex(name, address, workspace) })
+	var stopped []string
+	for rank, inst := range order {
+		if !isRunningStatus(inst.Status) {
+			stopped = append(stopped, fmt.Sprintf("%d:%s:%s", rank, inst.Name, inst.Status))
+		}
+	}
+	if len(stopped) > 0 {
+		r.Private[privateStopped] = strings.Join(stopped, ",")
 	}
 	var names []string
 	for _, inst := range insts {

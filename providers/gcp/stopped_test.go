@@ -1,0 +1,305 @@
+package gcp
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	compute "google.golang.org/api/compute/v1"
+
+	"github.com/skyplan/skyplan/internal/gcpfake"
+	"github.com/skyplan/skyplan/planner"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+const testZone = "us-central1-a"
+
+// powerOp calls stop/suspend on an instance through the Compute API, as a
+// person would, and returns the operation without waiting for it.
+func powerOp(t *testing.T, p *Provider, verb, name string) (*compute.Service, *compute.Operation) {
+	t.Helper()
+	svc, err := p.computeClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var op *compute.Operation
+	switch verb {
+	case "stop":
+		op, err = svc.Instances.Stop(testProject, testZone, name).Do()
+	case "suspend":
+		op, err = svc.Instances.Suspend(testProject, testZone, name).Do()
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", verb, name, err)
+	}
+	return svc, op
+}
+
+// powerOpDone calls stop/suspend and polls its operation to the end.
+func powerOpDone(t *testing.T, p *Provider, verb, name string) {
+	t.Helper()
+	svc, op := powerOp(t, p, verb, name)
+	for i := 0; op.Status != "DONE"; i++ {
+		var err error
+		if op, err = svc.ZoneOperations.Wait(testProject, testZone, op.Name).Do(); err != nil || i > 10 {
+			t.Fatalf("waiting for %s of %s: %v (status %s)", verb, name, err, op.Status)
+		}
+	}
+}
+
+type progressLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *progressLog) add(msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, msg)
+}
+
+func (l *progressLog) index(substr string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.IndexFunc(l.lines, func(s string) bool { return strings.Contains(s, substr) })
+}
+
+func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	const addr = "cluster.stop"
+	desired := gceCluster(3)
+	created := apply(t, p, providers.OpCreate, addr, desired, nil)
+	powerOpDone(t, p, "stop", "stop-prod-1")
+	stoppedID := e.fake.Instance(testProject, testZone, "stop-prod-1").Id
+
+	obs := observe(t, p, hint(addr, desired))[addr]
+	if obs == nil || obs.Attrs["nodes"] != int64(2) {
+		t.Fatalf("observed %+v; want nodes = 2 (one of 3 stopped)", obs)
+	}
+	if diff := cmp.Diff(created.IDs, obs.IDs); diff != "" {
+		t.Errorf("observed IDs must keep the stopped node (-want +got):\n%s", diff)
+	}
+
+	r := &spec.Resource{Type: spec.TypeCluster, Name: "stop", Attrs: desired}
+	attrs, notes, err := p.Expand(ctxT(t), r, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(desired, attrs); diff != "" {
+		t.Errorf("Expand changed a cluster's desired attributes (-want +got):\n%s", diff)
+	}
+	wantNote := "node 1 (stop-prod-1) is stopped outside skyplan; apply starts it again"
+	if diff := cmp.Diff([]string{wantNote}, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	prior := state.New("prod")
+	prior.Set(created)
+	plan, err := planner.Make(planner.Input{Workspace: "prod", Desired: []*spec.Resource{r},
+		Expanded: map[string]planner.Expansion{addr: {Attrs: attrs, Notes: notes}},
+		Observed: []*state.Resource{obs}, ObservedClouds: map[string]bool{"gcp": true}, Prior: prior})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := plan.Changes[0]
+	if c.Action != planner.Update || !cmp.Equal(c.Attrs, []planner.AttrChange{{Name: "nodes", Before: int64(2), After: int64(3)}}) ||
+		!cmp.Equal(c.Notes, []string{wantNote}) {
+		t.Fatalf("plan: %s %+v notes %q; want update nodes 2 → 3 with the note", c.Action, c.Attrs, c.Notes)
+	}
+
+	e.fake.ResetRequests()
+	progress := &progressLog{}
+	res, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpUpdate, Workspace: "prod", Address: addr, Type: spec.TypeCluster,
+		Desired: c.After, Prior: c.Prior, Progress: progress.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances"); n != 0 {
+		t.Errorf("apply inserted %d instance(s), want none", n)
+	}
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances/stop-prod-1/start"); n != 1 {
+		t.Errorf("apply started stop-prod-1 %d times, want 1", n)
+	}
+	if progress.index("starting node 1 (stop-prod-1) stopped outside skyplan") < 0 {
+		t.Errorf("progress %q does not report the start", progress.lines)
+	}
+	inst := e.fake.Instance(testProject, testZone, "stop-prod-1")
+	if inst.Status != "RUNNING" || inst.Id != stoppedID {
+		t.Errorf("stop-prod-1 after apply: %s, id %d; want the same instance %d RUNNING", inst.Status, inst.Id, stoppedID)
+	}
+	if n := len(e.fake.Instances()); n != 3 {
+		t.Errorf("%d instances after apply, want 3", n)
+	}
+	if diff := cmp.Diff(created.IDs, res.IDs); diff != "" {
+		t.Errorf("IDs after apply (-want +got):\n%s", diff)
+	}
+	if res.Attrs["nodes"] != int64(3) || res.Private[privateStopped] != "" {
+		t.Errorf("apply returned nodes = %v, private %v", res.Attrs["nodes"], res.Private)
+	}
+	again := observe(t, p, hint(addr, desired))[addr]
+	if again.Attrs["nodes"] != int64(3) || again.Private[privateStopped] != "" {
+		t.Errorf("observed after apply: nodes = %v, private %v", again.Attrs["nodes"], again.Private)
+	}
+}
+
+// A node still stopping is waited for (the API refuses to start it until
+// it is TERMINATED); a suspended one is resumed, not started.
+func TestGCEStoppingAndSuspendedNodes(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	const addr = "cluster.mix"
+	desired := gceCluster(3)
+	apply(t, p, providers.OpCreate, addr, desired, nil)
+	powerOpDone(t, p, "suspend", "mix-prod-0")
+	e.fake.OperationPolls = 3
+	svc, stopOp := powerOp(t, p, "stop", "mix-prod-1") // left STOPPING until its operation is polled
+	// Each GET of the stopping instance advances its stop, so it settles on
+	// the third poll: apply must poll rather than start it at once.
+	e.fake.OnRequest("GET", "/compute/v1/projects/*/zones/*/instances/mix-prod-1", func(*http.Request) *gcpfake.Fault {
+		svc.ZoneOperations.Get(testProject, testZone, stopOp.Name).Do()
+		return nil
+	})
+
+	obs := observe(t, p, hint(addr, desired))[addr]
+	if obs.Attrs["nodes"] != int64(1) || len(obs.IDs) != 3 {
+		t.Fatalf("observed nodes = %v, IDs %v; want 1 running of 3", obs.Attrs["nodes"], obs.IDs)
+	}
+	_, notes, err := p.Expand(ctxT(t), &spec.Resource{Type: spec.TypeCluster, Name: "mix", Attrs: desired}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"node 0 (mix-prod-0) is suspended outside skyplan; apply resumes it",
+		"node 1 (mix-prod-1) is stopping outside skyplan; apply waits for it to stop, then starts it again",
+	}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+
+	e.fake.ResetRequests()
+	progress := &progressLog{}
+	res, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpUpdate, Workspace: "prod", Address: addr, Type: spec.TypeCluster,
+		Desired: desired, Prior: obs, Progress: progress.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.fake.CountRequests("GET", "/compute/v1/projects/*/zones/*/instances/mix-prod-1"); n < 3 {
+		t.Errorf("apply polled the stopping node %d times, want at least 3 (until TERMINATED)", n)
+	}
+	wait, start := progress.index("waiting for node 1 (mix-prod-1) to finish stopping"), progress.index("starting node 1 (mix-prod-1)")
+	if wait < 0 || start < wait {
+		t.Errorf("progress %q: want the wait, then the start", progress.lines)
+	}
+	if progress.index("resuming node 0 (mix-prod-0) suspended outside skyplan") < 0 {
+		t.Errorf("progress %q does not report the resume", progress.lines)
+	}
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances/mix-prod-0/resume"); n != 1 {
+		t.Errorf("resume calls = %d, want 1", n)
+	}
+	for _, inst := range e.fake.Instances() {
+		if inst.Status != "RUNNING" {
+			t.Errorf("%s is %s after apply", inst.Name, inst.Status)
+		}
+	}
+	if res.Attrs["nodes"] != int64(3) {
+		t.Errorf("apply returned nodes = %v, want 3", res.Attrs["nodes"])
+	}
+}
+
+func TestGCEScaleInAndDestroyWithStoppedNodes(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	const addr = "cluster.shrink"
+	apply(t, p, providers.OpCreate, addr, gceCluster(3), nil)
+	powerOpDone(t, p, "stop", "shrink-prod-2")
+	powerOpDone(t, p, "stop", "shrink-prod-0")
+	obs := observe(t, p, hint(addr, gceCluster(2)))[addr]
+
+	_, notes, err := p.Expand(ctxT(t), &spec.Resource{Type: spec.TypeCluster, Name: "shrink", Attrs: gceCluster(2)}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"node 0 (shrink-prod-0) is stopped outside skyplan; apply starts it again",
+		"node 2 (shrink-prod-2) is stopped outside skyplan; apply deletes it (nodes = 2)",
+	}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	e.fake.ResetRequests()
+	res := apply(t, p, providers.OpUpdate, addr, gceCluster(2), obs)
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances/shrink-prod-2/start"); n != 0 {
+		t.Error("scale-in started the node it deletes")
+	}
+	var names []string
+	for _, inst := range e.fake.Instances() {
+		names = append(names, inst.Name+"="+inst.Status)
+	}
+	if diff := cmp.Diff([]string{"shrink-prod-0=RUNNING", "shrink-prod-1=RUNNING"}, names); diff != "" {
+		t.Errorf("instances after scale-in (-want +got):\n%s", diff)
+	}
+	if res.Attrs["nodes"] != int64(2) {
+		t.Errorf("nodes = %v, want 2", res.Attrs["nodes"])
+	}
+
+	// Destroy deletes a stopped node too.
+	powerOpDone(t, p, "stop", "shrink-prod-1")
+	if got := apply(t, p, providers.OpDelete, addr, nil, observe(t, p)[addr]); got != nil {
+		t.Errorf("delete returned %+v", got)
+	}
+	if n := len(e.fake.Instances()); n != 0 {
+		t.Errorf("%d instances left after destroy", n)
+	}
+}
+
+func TestGCEStoppedControllerPlansAnUpdate(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	desired := map[string]any{"cloud": "gcp", "zone": testZone, "region": "us-central1", "instance_type": "n2-standard-4",
+		"disk_size": int64(50), "bucket": "jobs", "job_clouds": []string{"gcp"}}
+	created := apply(t, p, providers.OpCreate, "jobs_controller.main", desired, nil)
+	powerOpDone(t, p, "stop", "main-prod-0")
+	obs := observe(t, p, hint("jobs_controller.main", desired))["jobs_controller.main"]
+	r := &spec.Resource{Type: spec.TypeJobsController, Name: "main", Attrs: desired}
+	attrs, notes, err := p.Expand(ctxT(t), r, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := desired["nodes"]; ok || attrs["nodes"] != int64(1) {
+		t.Errorf("Expand: nodes = %v (spec map touched: %v); want nodes = 1 on a copy", attrs["nodes"], ok)
+	}
+	if !cmp.Equal(notes, []string{"node 0 (main-prod-0) is stopped outside skyplan; apply starts it again"}) {
+		t.Errorf("notes = %q", notes)
+	}
+	res := apply(t, p, providers.OpUpdate, "jobs_controller.main", attrs, obs)
+	if !cmp.Equal(res.IDs, created.IDs) || res.Attrs["nodes"] != int64(1) ||
+		e.fake.Instance(testProject, testZone, "main-prod-0").Status != "RUNNING" {
+		t.Errorf("after apply: IDs %v (want %v), nodes %v, status %s", res.IDs, created.IDs, res.Attrs["nodes"],
+			e.fake.Instance(testProject, testZone, "main-prod-0").Status)
+	}
+}
+
+// Expand leaves everything without stopped nodes as it is: buckets, TPU
+// clusters, running clusters, nothing observed.
+func TestExpandPassesOtherResourcesThrough(t *testing.T) {
+	p := &Provider{workspace: "prod"}
+	for _, tc := range []struct {
+		r   *spec.Resource
+		obs *state.Resource
+	}{
+		{&spec.Resource{Type: spec.TypeBucket, Name: "b", Attrs: map[string]any{"cloud": "gcp", "name": "b"}}, &state.Resource{Private: map[string]string{privateStopped: "0:x:TERMINATED"}}},
+		{&spec.Resource{Type: spec.TypeCluster, Name: "c", Attrs: gceCluster(2)}, nil},
+		{&spec.Resource{Type: spec.TypeCluster, Name: "c", Attrs: gceCluster(2)}, &state.Resource{Private: map[string]string{"kind": "tpu"}}},
+	} {
+		attrs, notes, err := p.Expand(context.Background(), tc.r, tc.obs)
+		if err != nil || notes != nil || !cmp.Equal(attrs, tc.r.Attrs) {
+			t.Errorf("%s: Expand = %v, %q, %v; want the desired attributes, no notes", tc.r.Address(), attrs, notes, err)
+		}
+	}
+}
