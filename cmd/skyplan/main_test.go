@@ -94,6 +94,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"ec2count":    cmdEC2Count,
+			"ec2stop":     cmdEC2Stop,
 			"s3bucket":    cmdS3Bucket,
 			"s3object":    cmdS3Object,
 			"copyexample": cmdCopyExample,
@@ -135,6 +136,35 @@ func cmdEC2Count(ts *testscript.TestScript, neg bool, args []string) {
 	if (got == want) == neg {
 		ts.Fatalf("workspace %s in %s has %d live instance(s); want %s%d", args[0], args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
 	}
+}
+
+// cmdEC2Stop stops, from outside skyplan as a person would, the instance
+// holding one node of a workspace: ec2stop WORKSPACE REGION NODE_INDEX.
+func cmdEC2Stop(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: ec2stop WORKSPACE REGION NODE_INDEX")
+	}
+	client := ec2.NewFromConfig(awsConfig(ts, args[1]))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:skyplan-workspace"), Values: []string{args[0]}},
+		{Name: aws.String("tag:skyplan-node-index"), Values: []string{args[2]}},
+		{Name: aws.String("instance-state-name"), Values: []string{"running"}},
+	}})
+	ts.Check(err)
+	var ids []string
+	for _, r := range out.Reservations {
+		for _, inst := range r.Instances {
+			ids = append(ids, aws.ToString(inst.InstanceId))
+		}
+	}
+	if len(ids) != 1 {
+		ts.Fatalf("workspace %s has %d running instance(s) for node %s, want 1", args[0], len(ids), args[2])
+	}
+	_, err = client.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
+	ts.Check(err)
+	ts.Logf("stopped %s", ids[0])
 }
 
 // cmdS3Bucket checks a bucket's existence from outside: s3bucket NAME.
