@@ -1,6 +1,10 @@
 package providers
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+)
 
 // Read-only inspections that live lint rules use. A provider implements the
 // ones that make sense for its cloud; lint type-asserts for them.
@@ -60,4 +64,33 @@ type GPUNode struct {
 	// Detected is the accelerator inferred from labels or instance type
 	// (canonical catalog name), or "" when it cannot be inferred.
 	Detected string
+}
+
+// Lacks says what keeps instances in the subnet from reaching the internet
+// ("" when nothing does). Lint reports it; the AWS provider uses it to pick
+// a subnet in a vpc. internal: instances get no public IP and need a NAT or
+// transit gateway route. publicIPRequested: the launch asks for a public IP
+// itself, so MapPublicIpOnLaunch does not matter.
+func (s SubnetFacts) Lacks(internal, publicIPRequested bool) string {
+	target := s.DefaultRouteTarget
+	if internal {
+		if strings.HasPrefix(target, "nat-") || strings.HasPrefix(target, "tgw-") {
+			return ""
+		}
+		if target == "" {
+			return "no 0.0.0.0/0 route (instances without public IPs need one through a NAT gateway)"
+		}
+		return fmt.Sprintf("0.0.0.0/0 goes to %s, not a NAT or transit gateway (instances have no public IPs)", target)
+	}
+	var lacks []string
+	switch {
+	case target == "":
+		lacks = append(lacks, "no 0.0.0.0/0 route to an internet gateway")
+	case !strings.HasPrefix(target, "igw-"):
+		lacks = append(lacks, fmt.Sprintf("0.0.0.0/0 goes to %s, not an internet gateway (igw-…)", target))
+	}
+	if !s.MapPublicIPOnLaunch && !publicIPRequested {
+		lacks = append(lacks, "does not map public IPs on launch")
+	}
+	return strings.Join(lacks, "; ")
 }

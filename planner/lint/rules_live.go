@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,8 +38,8 @@ var RuleCapabilityDenied = &Rule{
 var RuleNoUsableSubnet = &Rule{
 	ID: "SP-AWS-001", Name: "aws-no-usable-subnet", Severity: Error, Live: true,
 	Description: "No subnet an AWS cluster or controller could launch in reaches the internet: a subnet is usable only if its route table " +
-		"(the explicitly associated one, else the VPC's main table) sends 0.0.0.0/0 to an internet gateway and it maps public IPs on launch " +
-		"(with use_internal_ips = true: a default route through a NAT or transit gateway instead). Launches otherwise fail with \"No usable subnets found\".",
+		"(the explicitly associated one, else the VPC's main table) sends 0.0.0.0/0 to an internet gateway and, in the default VPC where EC2 picks the subnet, " +
+		"it maps public IPs on launch (with use_internal_ips = true: a default route through a NAT or transit gateway instead). Otherwise instances launch but cannot reach the internet.",
 	Help: "Add the 0.0.0.0/0 route to an internet gateway and turn on MapPublicIpOnLaunch (the finding has the exact commands), or set subnet/vpc to a usable one.",
 	live: checkSubnets,
 }
@@ -46,7 +47,10 @@ var RuleNoUsableSubnet = &Rule{
 // networkKey groups resources that land in the same place.
 type networkKey struct {
 	region, vpc, subnet string
-	internal            bool
+	// zone narrows a vpc's subnets, as the AWS provider's launch does; it is
+	// set only for a vpc without a subnet.
+	zone     string
+	internal bool
 }
 
 func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
@@ -57,6 +61,9 @@ func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
 			continue
 		}
 		k := networkKey{region: r.String("region"), vpc: r.String("vpc"), subnet: r.String("subnet"), internal: r.Bool("use_internal_ips")}
+		if k.vpc != "" && k.subnet == "" {
+			k.zone = r.String("zone")
+		}
 		if groups[k] == nil {
 			keys = append(keys, k)
 		}
@@ -84,6 +91,9 @@ func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
 			skipped = append(skipped, Skipped{RuleID: "SP-AWS-001", Reason: fmt.Sprintf("inspecting the network of %s: %v", k.region, err)})
 			continue
 		}
+		if k.zone != "" {
+			facts.Subnets = slices.DeleteFunc(facts.Subnets, func(s providers.SubnetFacts) bool { return s.AvailabilityZone != k.zone })
+		}
 		if msg, fix := subnetProblem(facts, k); msg != "" {
 			for _, r := range groups[k] {
 				attr := "region"
@@ -99,29 +109,11 @@ func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
 	return out, skipped
 }
 
-// subnetUsable says what a subnet lacks ("" when usable).
-func subnetUsable(s providers.SubnetFacts, internal bool) string {
-	target := s.DefaultRouteTarget
-	if internal {
-		if strings.HasPrefix(target, "nat-") || strings.HasPrefix(target, "tgw-") {
-			return ""
-		}
-		if target == "" {
-			return "no 0.0.0.0/0 route (instances without public IPs need one through a NAT gateway)"
-		}
-		return fmt.Sprintf("0.0.0.0/0 goes to %s, not a NAT or transit gateway (instances have no public IPs)", target)
-	}
-	var lacks []string
-	switch {
-	case target == "":
-		lacks = append(lacks, "no 0.0.0.0/0 route to an internet gateway")
-	case !strings.HasPrefix(target, "igw-"):
-		lacks = append(lacks, fmt.Sprintf("0.0.0.0/0 goes to %s, not an internet gateway (igw-…)", target))
-	}
-	if !s.MapPublicIPOnLaunch {
-		lacks = append(lacks, "does not map public IPs on launch")
-	}
-	return strings.Join(lacks, "; ")
+// asksPublicIP mirrors the AWS provider's launch: it requests a public IP
+// itself when it names the subnet (subnet or vpc set, not internal), so a
+// subnet's MapPublicIpOnLaunch matters only where EC2 picks a default subnet.
+func (k networkKey) asksPublicIP() bool {
+	return !k.internal && (k.subnet != "" || k.vpc != "")
 }
 
 // subnetProblem returns the finding message and fix when no subnet is usable.
@@ -130,6 +122,8 @@ func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string)
 	switch {
 	case k.subnet != "":
 		where = "subnet " + k.subnet
+	case k.vpc != "" && k.zone != "":
+		where = "VPC " + k.vpc + " in zone " + k.zone
 	case k.vpc != "":
 		where = "VPC " + k.vpc
 	case !facts.HasDefaultVPC:
@@ -146,7 +140,7 @@ func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string)
 	var problems, fixes []string
 	igw := knownIGW(facts)
 	for _, s := range facts.Subnets {
-		lack := subnetUsable(s, k.internal)
+		lack := s.Lacks(k.internal, k.asksPublicIP())
 		if lack == "" {
 			return "", ""
 		}
@@ -171,7 +165,7 @@ func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string)
 			}
 			fixes = append(fixes, fmt.Sprintf("aws ec2 %s --region %s --route-table-id %s --destination-cidr-block 0.0.0.0/0 --gateway-id %s", verb, k.region, s.RouteTableID, gw))
 		}
-		if !s.MapPublicIPOnLaunch {
+		if !s.MapPublicIPOnLaunch && !k.asksPublicIP() {
 			fixes = append(fixes, fmt.Sprintf("aws ec2 modify-subnet-attribute --region %s --subnet-id %s --map-public-ip-on-launch", k.region, s.ID))
 		}
 	}

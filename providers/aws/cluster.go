@@ -497,14 +497,38 @@ func (p *Provider) chooseSubnet(ctx context.Context, client *ec2.Client, addr st
 		}
 		return awssdk.ToString(a.SubnetId) < awssdk.ToString(b.SubnetId)
 	})
+	if s.subnet == "" {
+		return p.usableSubnet(ctx, addr, s, subnets)
+	}
 	sn := subnets[0]
-	if s.subnet != "" && s.vpc != "" && awssdk.ToString(sn.VpcId) != s.vpc {
+	if s.vpc != "" && awssdk.ToString(sn.VpcId) != s.vpc {
 		return "", fmt.Errorf("%s: subnet %s belongs to %s, not vpc %s", addr, s.subnet, awssdk.ToString(sn.VpcId), s.vpc)
 	}
-	if s.subnet != "" && s.zone != "" && awssdk.ToString(sn.AvailabilityZone) != s.zone {
+	if s.zone != "" && awssdk.ToString(sn.AvailabilityZone) != s.zone {
 		return "", fmt.Errorf("%s: subnet %s is in zone %s, not %s", addr, s.subnet, awssdk.ToString(sn.AvailabilityZone), s.zone)
 	}
 	return awssdk.ToString(sn.SubnetId), nil
+}
+
+// usableSubnet picks, of a vpc's subnets (sorted by zone then ID), the first
+// whose route reaches the internet the way the launch needs (lint's
+// SP-AWS-001 applies), else the first: the vpc may reach what it needs
+// another way, and lint has already said so.
+func (p *Provider) usableSubnet(ctx context.Context, addr string, s clusterSpec, subnets []ec2types.Subnet) (string, error) {
+	facts, err := p.InspectNetwork(ctx, providers.NetworkRequest{Region: s.region, VPCID: s.vpc})
+	if err != nil {
+		return "", fmt.Errorf("%s: inspecting the routes of vpc %s: %w", addr, s.vpc, err)
+	}
+	byID := map[string]providers.SubnetFacts{}
+	for _, f := range facts.Subnets {
+		byID[f.ID] = f
+	}
+	for _, sn := range subnets {
+		if f, ok := byID[awssdk.ToString(sn.SubnetId)]; ok && f.Lacks(s.internalIPs, !s.internalIPs) == "" {
+			return f.ID, nil
+		}
+	}
+	return awssdk.ToString(subnets[0].SubnetId), nil
 }
 
 // syncLabels makes every kept node (and its volumes) carry exactly the

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -482,6 +483,45 @@ func TestClusterInVPCPicksItsSubnet(t *testing.T) {
 	_, err = p.Apply(ctx, providers.ApplyRequest{Op: providers.OpCreate, Workspace: ws, Address: "cluster.mismatch", Type: spec.TypeCluster, Desired: d})
 	if err == nil || !strings.Contains(err.Error(), "not vpc "+vpc) {
 		t.Errorf("subnet outside the vpc: err = %v", err)
+	}
+}
+
+// In a vpc, launch prefers the first subnet that reaches the internet the
+// way lint's SP-AWS-001 checks: through an internet gateway, or with
+// use_internal_ips through a NAT gateway.
+func TestClusterInVPCPrefersARoutedSubnet(t *testing.T) {
+	needMoto(t)
+	ws := unique("ws")
+	p := newProvider(t, ws, nil)
+	ctx := testCtx(t)
+	b := netBuilder{t: t, ec2: rawEC2(t, "us-east-1"), ctx: ctx}
+	vpc := b.vpc("10.43.0.0/16")
+	igw := b.igw(vpc)
+	var subnets []string
+	for _, cidr := range []string{"10.43.1.0/24", "10.43.2.0/24", "10.43.3.0/24"} {
+		out, err := b.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: awssdk.String(cidr), AvailabilityZone: awssdk.String("us-east-1a")})
+		b.must(err)
+		subnets = append(subnets, awssdk.ToString(out.Subnet.SubnetId))
+	}
+	slices.Sort(subnets)
+	isolated, public, private := subnets[0], subnets[1], subnets[2]
+	b.table(vpc, isolated, nil)
+	b.table(vpc, public, func(in *ec2.CreateRouteInput) { in.GatewayId = &igw })
+	nat, err := b.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: &public})
+	b.must(err)
+	b.table(vpc, private, func(in *ec2.CreateRouteInput) { in.NatGatewayId = nat.NatGateway.NatGatewayId })
+
+	d := clusterAttrs(1)
+	d["vpc"], d["zone"] = vpc, "us-east-1a"
+	res := applyCluster(t, p, ws, "cluster.routed", providers.OpCreate, d, nil)
+	if res.Attrs["subnet"] != public {
+		t.Errorf("public launch landed in %v; want %s, the subnet routed to %s (not %s, which has no route)", res.Attrs["subnet"], public, igw, isolated)
+	}
+	d = clusterAttrs(1)
+	d["vpc"], d["zone"], d["use_internal_ips"] = vpc, "us-east-1a", true
+	res = applyCluster(t, p, ws, "cluster.natted", providers.OpCreate, d, nil)
+	if res.Attrs["subnet"] != private {
+		t.Errorf("internal-IP launch landed in %v; want %s, the subnet routed through a NAT gateway", res.Attrs["subnet"], private)
 	}
 }
 
