@@ -40,10 +40,15 @@ func (b *GCS) lockObject() string  { return b.Prefix + "/default.lock" }
 
 func (b *GCS) Describe() string { return fmt.Sprintf("gs://%s/%s", b.Bucket, b.stateObject()) }
 
-// Load reads the state object; a missing object is no state yet.
+// Load reads the state object; a missing object is no state yet, but a
+// missing bucket is an error (GCS reports both as a missing object, so the
+// bucket is checked): a misspelt bucket must not plan as an empty state.
 func (b *GCS) Load(ctx context.Context) (*State, error) {
 	r, err := b.client.Bucket(b.Bucket).Object(b.stateObject()).NewReader(ctx)
 	if errors.Is(err, storage.ErrObjectNotExist) {
+		if _, err := b.client.Bucket(b.Bucket).Attrs(ctx); err != nil {
+			return nil, b.wrap("reading", err)
+		}
 		b.setGeneration(0)
 		return nil, nil
 	}

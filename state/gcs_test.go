@@ -81,3 +81,20 @@ func TestGCSBackendLock(t *testing.T) {
 		t.Fatalf("ForceUnlock after unlock: %v", err)
 	}
 }
+
+// GCS answers a read from a missing bucket as a missing object; Load must
+// still tell the two apart, or a misspelt bucket plans as an empty state.
+func TestGCSBackendMissingBucketIsAnError(t *testing.T) {
+	newGCSBackend(t)
+	b, err := NewGCS(context.Background(), "no-such-state-bucket", "skyplan/prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Load(context.Background())
+	if err == nil {
+		t.Fatalf("Load from a missing bucket = %v, nil; want an error", st)
+	}
+	if !strings.Contains(err.Error(), `state bucket "no-such-state-bucket" does not exist`) {
+		t.Errorf("error = %q", err)
+	}
+}
