@@ -684,6 +684,7 @@ func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base 
 	for k, v := range base {
 		attrs[k] = v
 	}
+	delete(attrs, providers.AttrStoppedNodes) // only an observation says which nodes are stopped
 	for k, v := range observedClusterAttrs(region, nodes) {
 		attrs[k] = v
 	}
@@ -704,7 +705,8 @@ func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base 
 
 // observedClusterAttrs are the attributes EC2 reports reliably, under the
 // spec's names: cloud, region, nodes (running ones only), instance_type,
-// image, use_spot, labels, and zone/subnet/vpc when every node agrees.
+// image, use_spot, labels, and zone/subnet/vpc when every node agrees; plus
+// stopped_nodes, the IDs of nodes that exist but do not run.
 func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[string]any {
 	running := 0
 	for _, inst := range nodes {
@@ -716,6 +718,15 @@ func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[st
 	order := sortedInts(nodes)
 	if len(order) == 0 {
 		return attrs
+	}
+	var stopped []string
+	for _, idx := range order {
+		if !isRunning(nodes[idx]) {
+			stopped = append(stopped, awssdk.ToString(nodes[idx].InstanceId))
+		}
+	}
+	if len(stopped) > 0 {
+		attrs[providers.AttrStoppedNodes] = stopped
 	}
 	// The lowest index speaks for the cluster; skyplan launches all alike.
 	first := nodes[order[0]]

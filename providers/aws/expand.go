@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 
@@ -14,12 +13,11 @@ import (
 
 var _ providers.Expander = (*Provider)(nil)
 
-// Expand explains nodes stopped outside skyplan: Observe counts only running
-// nodes, so the plan shows nodes rising, and these notes say why and what
-// apply will do. It reads only what Observe recorded; no network calls.
-// Desired attributes are returned as they are, except that a stopped
-// jobs_controller (whose schema has no nodes) gets nodes = 1, so its restart
-// plans as an update.
+// Expand explains nodes stopped outside skyplan. Observe counts only running
+// nodes and lists the others in stopped_nodes; Expand wants that list empty,
+// so the plan is an update whenever apply has a stopped node to start or
+// terminate (even when nodes itself does not change), and writes one note per
+// node saying which. It reads only what Observe recorded; no network calls.
 func (p *Provider) Expand(_ context.Context, r *spec.Resource, observed *state.Resource) (map[string]any, []string, error) {
 	if (r.Type != spec.TypeCluster && r.Type != spec.TypeJobsController) || observed == nil {
 		return r.Attrs, nil, nil
@@ -28,21 +26,15 @@ func (p *Provider) Expand(_ context.Context, r *spec.Resource, observed *state.R
 	if len(stopped) == 0 {
 		return r.Attrs, nil, nil
 	}
-	attrs, want := r.Attrs, int64(1)
-	if r.Type == spec.TypeJobsController {
-		attrs = maps.Clone(r.Attrs)
-		if attrs == nil {
-			attrs = map[string]any{}
-		}
-		attrs["nodes"] = int64(1)
-	} else if n, ok := attrInt(r.Attrs, "nodes"); ok {
+	want := int64(1)
+	if n, ok := attrInt(r.Attrs, "nodes"); ok && r.Type == spec.TypeCluster {
 		want = n
 	}
 	notes := make([]string, 0, len(stopped))
 	for _, n := range stopped {
 		notes = append(notes, n.note(want))
 	}
-	return attrs, notes, nil
+	return providers.WantNoStoppedNodes(r.Attrs), notes, nil
 }
 
 // stoppedNode is one entry of Private[privateStopped].

@@ -139,6 +139,10 @@ func mergeByAddress(rs []*state.Resource) []*state.Resource {
 			}
 			a.Private[privateStopped] = strings.Trim(a.Private[privateStopped]+","+st, ",")
 		}
+		if st, ok := b.Attrs[providers.AttrStoppedNodes].([]string); ok {
+			have, _ := a.Attrs[providers.AttrStoppedNodes].([]string)
+			a.Attrs[providers.AttrStoppedNodes] = append(have, st...)
+		}
 		if n, ok := attrInt(a.Attrs, "nodes"); ok {
 			m, _ := attrInt(b.Attrs, "nodes")
 			a.Attrs["nodes"] = n + m

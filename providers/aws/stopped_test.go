@@ -84,21 +84,31 @@ func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
 		t.Errorf("observed IDs must keep the stopped node (-want +got):\n%s", diff)
 	}
 
-	// Expand names the instance and leaves the desired attributes alone.
+	if diff := cmp.Diff([]string{stoppedID}, obs.Attrs[providers.AttrStoppedNodes]); diff != "" {
+		t.Errorf("observed stopped_nodes (-want +got):\n%s", diff)
+	}
+
+	// Expand names the instance and wants no stopped nodes, on a copy.
 	r := &spec.Resource{Type: spec.TypeCluster, Name: "stop", Attrs: clusterAttrs(3)}
 	attrs, notes, err := p.Expand(testCtx(t), r, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(r.Attrs, attrs); diff != "" {
-		t.Errorf("Expand changed a cluster's desired attributes (-want +got):\n%s", diff)
+	want := clusterAttrs(3)
+	want[providers.AttrStoppedNodes] = []string{}
+	if diff := cmp.Diff(want, attrs); diff != "" {
+		t.Errorf("Expand's desired attributes (-want +got):\n%s", diff)
+	}
+	if _, touched := r.Attrs[providers.AttrStoppedNodes]; touched {
+		t.Error("Expand modified the spec's attribute map")
 	}
 	wantNote := "node 1 (" + stoppedID + ") is stopped outside skyplan; apply starts it again"
 	if diff := cmp.Diff([]string{wantNote}, notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}
 
-	// The planner turns this into an update nodes 2 → 3 carrying the note.
+	// The planner turns this into an update nodes 2 → 3, stopped_nodes
+	// emptied, carrying the note.
 	prior := state.New(ws)
 	prior.Set(created)
 	plan, err := planner.Make(planner.Input{Workspace: ws, Desired: []*spec.Resource{r},
@@ -111,7 +121,8 @@ func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
 		t.Fatalf("plan = %+v, want one update", plan.Changes)
 	}
 	c := plan.Changes[0]
-	if diff := cmp.Diff([]planner.AttrChange{{Name: "nodes", Before: int64(2), After: int64(3)}}, c.Attrs); diff != "" {
+	if diff := cmp.Diff([]planner.AttrChange{{Name: "nodes", Before: int64(2), After: int64(3)},
+		{Name: providers.AttrStoppedNodes, Before: []string{stoppedID}, After: []string{}}}, c.Attrs); diff != "" {
 		t.Errorf("planned attribute changes (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{wantNote}, c.Notes); diff != "" {
@@ -144,6 +155,9 @@ func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
 	}
 	if diff := cmp.Diff(created.IDs, res.IDs); diff != "" {
 		t.Errorf("IDs after apply (-want +got):\n%s", diff)
+	}
+	if _, ok := res.Attrs[providers.AttrStoppedNodes]; ok {
+		t.Errorf("apply returned stopped_nodes = %v; the state must not keep the desired []", res.Attrs[providers.AttrStoppedNodes])
 	}
 	if res.Attrs["nodes"] != int64(3) || res.Private[privateStopped] != "" {
 		t.Errorf("apply returned nodes = %v, private %v; want 3 running and no stopped nodes", res.Attrs["nodes"], res.Private)
@@ -229,13 +243,13 @@ func TestControllerStoppedIsStartedAgain(t *testing.T) {
 	if obs == nil || obs.Attrs["nodes"] != int64(0) || !cmp.Equal(obs.IDs, created.IDs) {
 		t.Fatalf("observed stopped controller = %+v; want nodes 0 and its instance kept", obs)
 	}
-	// The controller schema has no nodes: Expand adds nodes = 1 so the plan is an update.
+	// The controller schema has no nodes: the plan is an update through stopped_nodes.
 	r := &spec.Resource{Type: spec.TypeJobsController, Name: "main", Attrs: desired}
 	attrs, notes, err := p.Expand(testCtx(t), r, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := desired["nodes"]; ok {
+	if _, ok := desired[providers.AttrStoppedNodes]; ok {
 		t.Error("Expand modified the spec's attribute map")
 	}
 	plan, err := planner.Make(planner.Input{Workspace: ws, Desired: []*spec.Resource{r},
@@ -245,9 +259,9 @@ func TestControllerStoppedIsStartedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := plan.Changes[0]
-	if c.Action != planner.Update || !cmp.Equal(c.Attrs, []planner.AttrChange{{Name: "nodes", Before: int64(0), After: int64(1)}}) ||
+	if c.Action != planner.Update || !cmp.Equal(c.Attrs, []planner.AttrChange{{Name: providers.AttrStoppedNodes, Before: created.IDs, After: []string{}}}) ||
 		len(c.Notes) != 1 || !strings.Contains(c.Notes[0], created.IDs[0]) {
-		t.Fatalf("plan = %s %+v notes %q; want update nodes 0 → 1 naming %s", c.Action, c.Attrs, c.Notes, created.IDs[0])
+		t.Fatalf("plan = %s %+v notes %q; want update stopped_nodes %v → [] naming it", c.Action, c.Attrs, c.Notes, created.IDs)
 	}
 	res := applyController(t, p, ws, providers.OpUpdate, c.After, c.Prior)
 	if !cmp.Equal(res.IDs, created.IDs) || res.Attrs["nodes"] != int64(1) {

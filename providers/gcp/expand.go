@@ -3,7 +3,6 @@ package gcp
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,24 +18,18 @@ const privateStopped = "stopped_nodes"
 
 var _ providers.Expander = (*Provider)(nil)
 
-// Expand explains nodes stopped or suspended outside skyplan: Observe counts
-// only running nodes, so the plan shows nodes rising, and these notes say why
-// and what apply will do. It reads only what Observe recorded; no network
-// calls. Desired attributes are returned as they are, except that a stopped
-// jobs_controller (whose schema has no nodes) gets nodes = 1, so its restart
-// plans as an update.
+// Expand explains nodes stopped or suspended outside skyplan. Observe counts
+// only running nodes and lists the others in stopped_nodes; Expand wants that
+// list empty, so the plan is an update whenever apply has such a node to
+// start, resume or delete (even when nodes itself does not change), and
+// writes one note per node saying which. It reads only what Observe recorded;
+// no network calls.
 func (p *Provider) Expand(_ context.Context, r *spec.Resource, observed *state.Resource) (map[string]any, []string, error) {
 	if (r.Type != spec.TypeCluster && r.Type != spec.TypeJobsController) || observed == nil || observed.Private[privateStopped] == "" {
 		return r.Attrs, nil, nil
 	}
-	attrs, want := r.Attrs, int64(1)
-	if r.Type == spec.TypeJobsController {
-		attrs = maps.Clone(r.Attrs)
-		if attrs == nil {
-			attrs = map[string]any{}
-		}
-		attrs["nodes"] = int64(1)
-	} else if n, ok := attrInt(r.Attrs, "nodes"); ok {
+	want := int64(1)
+	if n, ok := attrInt(r.Attrs, "nodes"); ok && r.Type == spec.TypeCluster {
 		want = n
 	}
 	var notes []string
@@ -51,7 +44,7 @@ func (p *Provider) Expand(_ context.Context, r *spec.Resource, observed *state.R
 		}
 		notes = append(notes, stoppedNote(nodeLabel(parts[1], r.Address(), p.workspace), parts[2], int64(rank) < want, want))
 	}
-	return attrs, notes, nil
+	return providers.WantNoStoppedNodes(r.Attrs), notes, nil
 }
 
 // stoppedNote says what apply does with a node in status: the same decision

@@ -586,7 +586,11 @@ func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, 
 		}
 	}
 	r := gceResource(address, workspace, owned, disks, desired)
+	_, stopped := r.Attrs[providers.AttrStoppedNodes]
 	r.Attrs = merged(desired, r.Attrs)
+	if !stopped { // only an observation says which nodes are stopped
+		delete(r.Attrs, providers.AttrStoppedNodes)
+	}
 	return r, nil
 }
 
@@ -616,14 +620,16 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 	// explains them from RANK:NAME:STATUS entries, RANK being the node's place
 	// in apply's keep order (kept when RANK < nodes).
 	order, _ := planNodes(insts, len(insts), func(name string) int { return nodeIndex(name, address, workspace) })
-	var stopped []string
+	var stopped, stoppedNames []string
 	for rank, inst := range order {
 		if !isRunningStatus(inst.Status) {
 			stopped = append(stopped, fmt.Sprintf("%d:%s:%s", rank, inst.Name, inst.Status))
+			stoppedNames = append(stoppedNames, inst.Name)
 		}
 	}
 	if len(stopped) > 0 {
 		r.Private[privateStopped] = strings.Join(stopped, ",")
+		r.Attrs[providers.AttrStoppedNodes] = stoppedNames
 	}
 	var names []string
 	for _, inst := range insts {

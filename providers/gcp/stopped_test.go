@@ -2,6 +2,7 @@ package gcp
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,8 +93,13 @@ func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(desired, attrs); diff != "" {
-		t.Errorf("Expand changed a cluster's desired attributes (-want +got):\n%s", diff)
+	want := maps.Clone(desired)
+	want[providers.AttrStoppedNodes] = []string{}
+	if diff := cmp.Diff(want, attrs); diff != "" {
+		t.Errorf("Expand's desired attributes (-want +got):\n%s", diff)
+	}
+	if _, touched := desired[providers.AttrStoppedNodes]; touched {
+		t.Error("Expand modified the spec's attribute map")
 	}
 	wantNote := "node 1 (stop-prod-1) is stopped outside skyplan; apply starts it again"
 	if diff := cmp.Diff([]string{wantNote}, notes); diff != "" {
@@ -108,9 +114,10 @@ func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := plan.Changes[0]
-	if c.Action != planner.Update || !cmp.Equal(c.Attrs, []planner.AttrChange{{Name: "nodes", Before: int64(2), After: int64(3)}}) ||
+	if c.Action != planner.Update || !cmp.Equal(c.Attrs, []planner.AttrChange{{Name: "nodes", Before: int64(2), After: int64(3)},
+		{Name: providers.AttrStoppedNodes, Before: []string{"stop-prod-1"}, After: []string{}}}) ||
 		!cmp.Equal(c.Notes, []string{wantNote}) {
-		t.Fatalf("plan: %s %+v notes %q; want update nodes 2 → 3 with the note", c.Action, c.Attrs, c.Notes)
+		t.Fatalf("plan: %s %+v notes %q; want update nodes 2 → 3, stopped_nodes emptied, with the note", c.Action, c.Attrs, c.Notes)
 	}
 
 	e.fake.ResetRequests()
@@ -258,6 +265,43 @@ func TestGCEScaleInAndDestroyWithStoppedNodes(t *testing.T) {
 	}
 }
 
+// Lowering nodes to the running count leaves nodes unchanged, yet apply
+// still has the stopped node past it to delete: the plan must not be a no-op.
+func TestGCEStoppedNodePastLoweredNodesPlansAnUpdate(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	const addr = "cluster.trim"
+	created := apply(t, p, providers.OpCreate, addr, gceCluster(3), nil)
+	powerOpDone(t, p, "stop", "trim-prod-2")
+	obs := observe(t, p, hint(addr, gceCluster(2)))[addr]
+	r := &spec.Resource{Type: spec.TypeCluster, Name: "trim", Attrs: gceCluster(2)}
+	attrs, notes, err := p.Expand(ctxT(t), r, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := state.New("prod")
+	prior.Set(created)
+	plan, err := planner.Make(planner.Input{Workspace: "prod", Desired: []*spec.Resource{r},
+		Expanded: map[string]planner.Expansion{addr: {Attrs: attrs, Notes: notes}},
+		Observed: []*state.Resource{obs}, ObservedClouds: map[string]bool{"gcp": true}, Prior: prior})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := plan.Changes[0]
+	wantAttrs := []planner.AttrChange{{Name: providers.AttrStoppedNodes, Before: []string{"trim-prod-2"}, After: []string{}}}
+	if c.Action != planner.Update || !cmp.Equal(c.Attrs, wantAttrs) ||
+		!cmp.Equal(c.Notes, []string{"node 2 (trim-prod-2) is stopped outside skyplan; apply deletes it (nodes = 2)"}) {
+		t.Fatalf("plan: %s %+v notes %q; want an update emptying stopped_nodes", c.Action, c.Attrs, c.Notes)
+	}
+	res := apply(t, p, providers.OpUpdate, addr, c.After, c.Prior)
+	if e.fake.Instance(testProject, testZone, "trim-prod-2") != nil || len(res.IDs) != 2 {
+		t.Errorf("after apply: IDs %v, trim-prod-2 still there: %v", res.IDs, e.fake.Instance(testProject, testZone, "trim-prod-2") != nil)
+	}
+	if _, ok := res.Attrs[providers.AttrStoppedNodes]; ok {
+		t.Errorf("apply returned stopped_nodes = %v", res.Attrs[providers.AttrStoppedNodes])
+	}
+}
+
 func TestGCEStoppedControllerPlansAnUpdate(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t, "prod")
@@ -271,8 +315,8 @@ func TestGCEStoppedControllerPlansAnUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := desired["nodes"]; ok || attrs["nodes"] != int64(1) {
-		t.Errorf("Expand: nodes = %v (spec map touched: %v); want nodes = 1 on a copy", attrs["nodes"], ok)
+	if _, ok := desired[providers.AttrStoppedNodes]; ok || !cmp.Equal(attrs[providers.AttrStoppedNodes], []string{}) {
+		t.Errorf("Expand: stopped_nodes = %v (spec map touched: %v); want [] on a copy", attrs[providers.AttrStoppedNodes], ok)
 	}
 	if !cmp.Equal(notes, []string{"node 0 (main-prod-0) is stopped outside skyplan; apply starts it again"}) {
 		t.Errorf("notes = %q", notes)
