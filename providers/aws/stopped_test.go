@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/skyplan/skyplan/planner"
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/providers/providertest"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -41,24 +41,6 @@ func ownedInstances(t *testing.T, client *ec2.Client, ws string) []ec2types.Inst
 		t.Fatal(err)
 	}
 	return insts
-}
-
-// progressLog collects apply's progress lines.
-type progressLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *progressLog) add(msg string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, msg)
-}
-
-func (l *progressLog) index(substr string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.IndexFunc(l.lines, func(s string) bool { return strings.Contains(s, substr) })
 }
 
 func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
@@ -131,9 +113,9 @@ func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
 
 	// Apply starts the same instance instead of launching a replacement.
 	log.reset()
-	progress := &progressLog{}
+	progress := &providertest.Progress{}
 	res, err := p.Apply(testCtx(t), providers.ApplyRequest{Op: providers.OpUpdate, Workspace: ws, Address: addr, Type: spec.TypeCluster,
-		Desired: c.After, Prior: c.Prior, Progress: progress.add})
+		Desired: c.After, Prior: c.Prior, Progress: progress.Add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +126,8 @@ func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
 	if len(starts) != 1 || !cmp.Equal(starts[0].(*ec2.StartInstancesInput).InstanceIds, []string{stoppedID}) {
 		t.Errorf("StartInstances calls = %+v, want one for %s", starts, stoppedID)
 	}
-	if progress.index("starting node 1 ("+stoppedID+") stopped outside skyplan") < 0 {
-		t.Errorf("progress lines %q do not report the start", progress.lines)
+	if progress.Index("starting node 1 ("+stoppedID+") stopped outside skyplan") < 0 {
+		t.Errorf("progress lines %s do not report the start", progress)
 	}
 	if st := describeByID(t, raw, stoppedID).State.Name; st != ec2types.InstanceStateNameRunning {
 		t.Errorf("%s is %s after apply, want running", stoppedID, st)
@@ -291,8 +273,8 @@ func TestStartStoppedWaitsForStopping(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.reset()
-	progress := &progressLog{}
-	req := providers.ApplyRequest{Op: providers.OpUpdate, Workspace: ws, Address: "cluster.wait", Progress: progress.add}
+	progress := &providertest.Progress{}
+	req := providers.ApplyRequest{Op: providers.OpUpdate, Workspace: ws, Address: "cluster.wait", Progress: progress.Add}
 	started, err := p.startStopped(testCtx(t), client, req, "us-east-1", map[int]ec2types.Instance{0: node0, 1: node1})
 	if err != nil {
 		t.Fatal(err)
@@ -300,9 +282,9 @@ func TestStartStoppedWaitsForStopping(t *testing.T) {
 	if !cmp.Equal(started, []string{created.IDs[0]}) {
 		t.Errorf("started %v, want only node 0 %s", started, created.IDs[0])
 	}
-	wait, start := progress.index("waiting for node 0 ("+created.IDs[0]+") to finish stopping"), progress.index("starting node 0")
+	wait, start := progress.Index("waiting for node 0 ("+created.IDs[0]+") to finish stopping"), progress.Index("starting node 0")
 	if wait < 0 || start < wait {
-		t.Errorf("progress %q: want the wait reported before the start", progress.lines)
+		t.Errorf("progress %s: want the wait reported before the start", progress)
 	}
 	var ops []string
 	for _, c := range log.calls {

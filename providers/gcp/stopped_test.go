@@ -4,9 +4,6 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +12,7 @@ import (
 	"github.com/skyplan/skyplan/internal/gcpfake"
 	"github.com/skyplan/skyplan/planner"
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/providers/providertest"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -52,23 +50,6 @@ func powerOpDone(t *testing.T, p *Provider, verb, name string) {
 			t.Fatalf("waiting for %s of %s: %v (status %s)", verb, name, err, op.Status)
 		}
 	}
-}
-
-type progressLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *progressLog) add(msg string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, msg)
-}
-
-func (l *progressLog) index(substr string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.IndexFunc(l.lines, func(s string) bool { return strings.Contains(s, substr) })
 }
 
 func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
@@ -121,9 +102,9 @@ func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	}
 
 	e.fake.ResetRequests()
-	progress := &progressLog{}
+	progress := &providertest.Progress{}
 	res, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpUpdate, Workspace: "prod", Address: addr, Type: spec.TypeCluster,
-		Desired: c.After, Prior: c.Prior, Progress: progress.add})
+		Desired: c.After, Prior: c.Prior, Progress: progress.Add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +114,8 @@ func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances/stop-prod-1/start"); n != 1 {
 		t.Errorf("apply started stop-prod-1 %d times, want 1", n)
 	}
-	if progress.index("starting node 1 (stop-prod-1) stopped outside skyplan") < 0 {
-		t.Errorf("progress %q does not report the start", progress.lines)
+	if progress.Index("starting node 1 (stop-prod-1) stopped outside skyplan") < 0 {
+		t.Errorf("progress %s does not report the start", progress)
 	}
 	inst := e.fake.Instance(testProject, testZone, "stop-prod-1")
 	if inst.Status != "RUNNING" || inst.Id != stoppedID {
@@ -190,21 +171,21 @@ func TestGCEStoppingAndSuspendedNodes(t *testing.T) {
 	}
 
 	e.fake.ResetRequests()
-	progress := &progressLog{}
+	progress := &providertest.Progress{}
 	res, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpUpdate, Workspace: "prod", Address: addr, Type: spec.TypeCluster,
-		Desired: desired, Prior: obs, Progress: progress.add})
+		Desired: desired, Prior: obs, Progress: progress.Add})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := e.fake.CountRequests("GET", "/compute/v1/projects/*/zones/*/instances/mix-prod-1"); n < 3 {
 		t.Errorf("apply polled the stopping node %d times, want at least 3 (until TERMINATED)", n)
 	}
-	wait, start := progress.index("waiting for node 1 (mix-prod-1) to finish stopping"), progress.index("starting node 1 (mix-prod-1)")
+	wait, start := progress.Index("waiting for node 1 (mix-prod-1) to finish stopping"), progress.Index("starting node 1 (mix-prod-1)")
 	if wait < 0 || start < wait {
-		t.Errorf("progress %q: want the wait, then the start", progress.lines)
+		t.Errorf("progress %s: want the wait, then the start", progress)
 	}
-	if progress.index("resuming node 0 (mix-prod-0) suspended outside skyplan") < 0 {
-		t.Errorf("progress %q does not report the resume", progress.lines)
+	if progress.Index("resuming node 0 (mix-prod-0) suspended outside skyplan") < 0 {
+		t.Errorf("progress %s does not report the resume", progress)
 	}
 	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances/mix-prod-0/resume"); n != 1 {
 		t.Errorf("resume calls = %d, want 1", n)
