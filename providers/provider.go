@@ -10,7 +10,6 @@ package providers
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -143,23 +142,6 @@ type Provider interface {
 // will not be overwritten).
 type Expander interface {
 	Expand(ctx context.Context, r *spec.Resource, observed *state.Resource) (attrs map[string]any, notes []string, err error)
-}
-
-// AttrStoppedNodes is the attribute under which a provider's Observe lists
-// the nodes of a cluster or jobs_controller that exist but do not run
-// (stopped outside skyplan); its Expand then wants the list empty, which
-// plans the update that starts (or, past nodes, removes) them.
-const AttrStoppedNodes = "stopped_nodes"
-
-// WantNoStoppedNodes returns desired attributes that ask for no stopped
-// nodes, on a copy: the spec's map is shared.
-func WantNoStoppedNodes(attrs map[string]any) map[string]any {
-	out := maps.Clone(attrs)
-	if out == nil {
-		out = map[string]any{}
-	}
-	out[AttrStoppedNodes] = []string{}
-	return out
 }
 
 // Config is what a provider is built from: its cloud block and the workspace.

@@ -36,11 +36,6 @@ var (
 	runningStates = []string{"pending", "running"}
 )
 
-// privateStopped is the state.Resource.Private key under which Observe lists
-// stopped nodes for Expand, as "INDEX:ID:STATE" entries joined by commas
-// (INDEX -1: no node index of its own).
-const privateStopped = "stopped_nodes"
-
 func isLive(inst ec2types.Instance) bool { return inState(inst, liveStates) }
 
 func isRunning(inst ec2types.Instance) bool { return inState(inst, runningStates) }
@@ -689,16 +684,16 @@ func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base 
 		attrs[k] = v
 	}
 	res := &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, Attrs: attrs, IDs: []string{}}
-	var stopped []string
+	var stopped []providers.StoppedNode
 	for _, idx := range sortedInts(nodes) {
 		inst := nodes[idx]
 		res.IDs = append(res.IDs, awssdk.ToString(inst.InstanceId))
 		if !isRunning(inst) {
-			stopped = append(stopped, fmt.Sprintf("%d:%s:%s", max(idx, -1), awssdk.ToString(inst.InstanceId), inst.State.Name))
+			stopped = append(stopped, providers.StoppedNode{Rank: max(idx, -1), Name: awssdk.ToString(inst.InstanceId), State: string(inst.State.Name)})
 		}
 	}
 	if len(stopped) > 0 {
-		res.Private = map[string]string{privateStopped: strings.Join(stopped, ",")}
+		res.Private = map[string]string{providers.AttrStoppedNodes: providers.EncodeStoppedNodes(stopped)}
 	}
 	return res
 }

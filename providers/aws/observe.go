@@ -133,11 +133,11 @@ func mergeByAddress(rs []*state.Resource) []*state.Resource {
 			a, b = b, a
 		}
 		a.IDs = append(a.IDs, b.IDs...)
-		if st := b.Private[privateStopped]; st != "" {
+		if st := b.Private[providers.AttrStoppedNodes]; st != "" {
 			if a.Private == nil {
 				a.Private = map[string]string{}
 			}
-			a.Private[privateStopped] = strings.Trim(a.Private[privateStopped]+","+st, ",")
+			a.Private[providers.AttrStoppedNodes] = strings.Trim(a.Private[providers.AttrStoppedNodes]+","+st, ",")
 		}
 		if st, ok := b.Attrs[providers.AttrStoppedNodes].([]string); ok {
 			have, _ := a.Attrs[providers.AttrStoppedNodes].([]string)

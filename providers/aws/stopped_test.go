@@ -141,13 +141,13 @@ func TestClusterStoppedNodeIsStartedAgain(t *testing.T) {
 	if _, ok := res.Attrs[providers.AttrStoppedNodes]; ok {
 		t.Errorf("apply returned stopped_nodes = %v; the state must not keep the desired []", res.Attrs[providers.AttrStoppedNodes])
 	}
-	if res.Attrs["nodes"] != int64(3) || res.Private[privateStopped] != "" {
+	if res.Attrs["nodes"] != int64(3) || res.Private[providers.AttrStoppedNodes] != "" {
 		t.Errorf("apply returned nodes = %v, private %v; want 3 running and no stopped nodes", res.Attrs["nodes"], res.Private)
 	}
 
 	// The next plan has nothing to do.
 	again := observeAddr(t, p, ws, addr)
-	if again.Attrs["nodes"] != int64(3) || again.Private[privateStopped] != "" {
+	if again.Attrs["nodes"] != int64(3) || again.Private[providers.AttrStoppedNodes] != "" {
 		t.Errorf("observed after apply: nodes = %v, private %v", again.Attrs["nodes"], again.Private)
 	}
 	if _, notes, _ := p.Expand(testCtx(t), r, again); len(notes) != 0 {

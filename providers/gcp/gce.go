@@ -620,15 +620,16 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 	// explains them from RANK:NAME:STATUS entries, RANK being the node's place
 	// in apply's keep order (kept when RANK < nodes).
 	order, _ := planNodes(insts, len(insts), func(name string) int { return nodeIndex(name, address, workspace) })
-	var stopped, stoppedNames []string
+	var stopped []providers.StoppedNode
+	var stoppedNames []string
 	for rank, inst := range order {
 		if !isRunningStatus(inst.Status) {
-			stopped = append(stopped, fmt.Sprintf("%d:%s:%s", rank, inst.Name, inst.Status))
+			stopped = append(stopped, providers.StoppedNode{Rank: rank, Name: inst.Name, State: inst.Status})
 			stoppedNames = append(stoppedNames, inst.Name)
 		}
 	}
 	if len(stopped) > 0 {
-		r.Private[privateStopped] = strings.Join(stopped, ",")
+		r.Private[providers.AttrStoppedNodes] = providers.EncodeStoppedNodes(stopped)
 		r.Attrs[providers.AttrStoppedNodes] = stoppedNames
 	}
 	var names []string

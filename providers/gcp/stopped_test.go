@@ -127,11 +127,11 @@ func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	if diff := cmp.Diff(created.IDs, res.IDs); diff != "" {
 		t.Errorf("IDs after apply (-want +got):\n%s", diff)
 	}
-	if res.Attrs["nodes"] != int64(3) || res.Private[privateStopped] != "" {
+	if res.Attrs["nodes"] != int64(3) || res.Private[providers.AttrStoppedNodes] != "" {
 		t.Errorf("apply returned nodes = %v, private %v", res.Attrs["nodes"], res.Private)
 	}
 	again := observe(t, p, hint(addr, desired))[addr]
-	if again.Attrs["nodes"] != int64(3) || again.Private[privateStopped] != "" {
+	if again.Attrs["nodes"] != int64(3) || again.Private[providers.AttrStoppedNodes] != "" {
 		t.Errorf("observed after apply: nodes = %v, private %v", again.Attrs["nodes"], again.Private)
 	}
 }
@@ -318,7 +318,7 @@ func TestExpandPassesOtherResourcesThrough(t *testing.T) {
 		r   *spec.Resource
 		obs *state.Resource
 	}{
-		{&spec.Resource{Type: spec.TypeBucket, Name: "b", Attrs: map[string]any{"cloud": "gcp", "name": "b"}}, &state.Resource{Private: map[string]string{privateStopped: "0:x:TERMINATED"}}},
+		{&spec.Resource{Type: spec.TypeBucket, Name: "b", Attrs: map[string]any{"cloud": "gcp", "name": "b"}}, &state.Resource{Private: map[string]string{providers.AttrStoppedNodes: "0:x:TERMINATED"}}},
 		{&spec.Resource{Type: spec.TypeCluster, Name: "c", Attrs: gceCluster(2)}, nil},
 		{&spec.Resource{Type: spec.TypeCluster, Name: "c", Attrs: gceCluster(2)}, &state.Resource{Private: map[string]string{"kind": "tpu"}}},
 	} {
