@@ -67,11 +67,11 @@ type GPUNode struct {
 }
 
 // Lacks says what keeps instances in the subnet from reaching the internet
-// ("" when nothing does). Lint reports it; the AWS provider uses it to pick
-// a subnet in a vpc. internal: instances get no public IP and need a NAT or
-// transit gateway route. publicIPRequested: the launch asks for a public IP
-// itself, so MapPublicIpOnLaunch does not matter.
-func (s SubnetFacts) Lacks(internal, publicIPRequested bool) string {
+// ("" when nothing does). Lint's SP-AWS-001 reports it; the AWS provider
+// uses it to pick a subnet in a vpc. internal: instances get no public IP
+// and need a NAT or transit gateway route; otherwise they need an internet
+// gateway route and the public IP the subnet maps on launch.
+func (s SubnetFacts) Lacks(internal bool) string {
 	target := s.DefaultRouteTarget
 	if internal {
 		if strings.HasPrefix(target, "nat-") || strings.HasPrefix(target, "tgw-") {
@@ -89,7 +89,7 @@ func (s SubnetFacts) Lacks(internal, publicIPRequested bool) string {
 	case !strings.HasPrefix(target, "igw-"):
 		lacks = append(lacks, fmt.Sprintf("0.0.0.0/0 goes to %s, not an internet gateway (igw-…)", target))
 	}
-	if !s.MapPublicIPOnLaunch && !publicIPRequested {
+	if !s.MapPublicIPOnLaunch {
 		lacks = append(lacks, "does not map public IPs on launch")
 	}
 	return strings.Join(lacks, "; ")

@@ -53,16 +53,19 @@ func (n *awsNet) vpc() string {
 }
 
 func (n *awsNet) subnet(vpc, cidr string, mapPublic bool) string {
-	out, err := n.ec2.CreateSubnet(n.ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: &cidr})
+	return n.subnetIn(vpc, cidr, "", mapPublic)
+}
+
+// subnetIn creates a subnet in zone ("": EC2 picks one).
+func (n *awsNet) subnetIn(vpc, cidr, zone string, mapPublic bool) string {
+	in := &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: &cidr}
+	if zone != "" {
+		in.AvailabilityZone = &zone
+	}
+	out, err := n.ec2.CreateSubnet(n.ctx, in)
 	n.must(err)
 	_, err = n.ec2.ModifySubnetAttribute(n.ctx, &ec2.ModifySubnetAttributeInput{SubnetId: out.Subnet.SubnetId,
 		MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: awssdk.Bool(mapPublic)}})
-	n.must(err)
-	return awssdk.ToString(out.Subnet.SubnetId)
-}
-
-func (n *awsNet) subnetIn(vpc, cidr, zone string) string {
-	out, err := n.ec2.CreateSubnet(n.ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: &cidr, AvailabilityZone: &zone})
 	n.must(err)
 	return awssdk.ToString(out.Subnet.SubnetId)
 }
@@ -278,44 +281,23 @@ func TestNoUsableSubnetAgainstMoto(t *testing.T) {
 	})
 
 	t.Run("igw route but no public IP on launch", func(t *testing.T) {
-		// In a named subnet skyplan asks EC2 for the public IP itself.
 		n := newAWSNet(t, "sa-east-1")
 		vpc := n.vpc()
 		sub := n.subnet(vpc, "10.1.1.0/24", false)
 		n.routeIGW(n.table(vpc, sub), n.igw(vpc))
-		if f := subnetFinding(t, lintAWS(t, n.region, fmt.Sprintf("  subnet = %q", sub))); f != nil {
-			t.Fatalf("named subnet without MapPublicIpOnLaunch reported, though the launch requests a public IP: %s", f.Message)
-		}
-		// use_internal_ips drops the public IP but wants a NAT route.
-		f := subnetFinding(t, lintAWS(t, n.region, fmt.Sprintf("  subnet = %q\n  use_internal_ips = true", sub)))
-		if f == nil || !strings.Contains(f.Message, "not a NAT or transit gateway") {
-			t.Fatalf("use_internal_ips with only an igw route: %+v", f)
-		}
-
-		// In the default VPC EC2 picks the subnet and its setting decides.
-		n = newAWSNet(t, "eu-north-1")
-		vpcs, err := n.ec2.DescribeVpcs(n.ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: awssdk.String("isDefault"), Values: []string{"true"}}}})
-		n.must(err)
-		def := *vpcs.Vpcs[0].VpcId
-		n.routeIGW(n.mainTable(def), n.igw(def))
-		subs, err := n.ec2.DescribeSubnets(n.ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: []string{def}}}})
-		n.must(err)
-		if f := subnetFinding(t, lintAWS(t, n.region, "")); f != nil {
-			t.Fatalf("default VPC with an igw route and public IPs reported: %s", f.Message)
-		}
-		for _, s := range subs.Subnets {
-			_, err := n.ec2.ModifySubnetAttribute(n.ctx, &ec2.ModifySubnetAttributeInput{SubnetId: s.SubnetId,
-				MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: awssdk.Bool(false)}})
-			n.must(err)
-		}
-		f = subnetFinding(t, lintAWS(t, n.region, ""))
+		f := subnetFinding(t, lintAWS(t, n.region, fmt.Sprintf("  subnet = %q", sub)))
 		if f == nil {
-			t.Fatal("default VPC whose subnets do not map public IPs: no finding")
+			t.Fatal("subnet that does not map public IPs: no finding")
 		}
 		wantContains(t, "message", f.Message, "does not map public IPs on launch")
-		wantContains(t, "fix", f.Fix, "aws ec2 modify-subnet-attribute --region eu-north-1 --subnet-id "+*subs.Subnets[0].SubnetId+" --map-public-ip-on-launch")
+		wantContains(t, "fix", f.Fix, "aws ec2 modify-subnet-attribute --region sa-east-1 --subnet-id "+sub+" --map-public-ip-on-launch")
 		if strings.Contains(f.Fix, "create-route") {
 			t.Errorf("fix adds a route that exists:\n%s", f.Fix)
+		}
+		// use_internal_ips drops the public-IP need but wants a NAT route.
+		f = subnetFinding(t, lintAWS(t, n.region, fmt.Sprintf("  subnet = %q\n  use_internal_ips = true", sub)))
+		if f == nil || !strings.Contains(f.Message, "not a NAT or transit gateway") {
+			t.Fatalf("use_internal_ips with only an igw route: %+v", f)
 		}
 	})
 
@@ -323,9 +305,9 @@ func TestNoUsableSubnetAgainstMoto(t *testing.T) {
 		n := newAWSNet(t, "ap-northeast-3")
 		vpc := n.vpc()
 		igw := n.igw(vpc)
-		routed := n.subnetIn(vpc, "10.1.1.0/24", "ap-northeast-3a")
+		routed := n.subnetIn(vpc, "10.1.1.0/24", "ap-northeast-3a", true)
 		n.routeIGW(n.table(vpc, routed), igw)
-		isolated := n.subnetIn(vpc, "10.1.2.0/24", "ap-northeast-3b")
+		isolated := n.subnetIn(vpc, "10.1.2.0/24", "ap-northeast-3b", true)
 		n.table(vpc, isolated)
 		if f := subnetFinding(t, lintAWS(t, n.region, fmt.Sprintf("  vpc = %q\n  zone = \"ap-northeast-3a\"", vpc))); f != nil {
 			t.Fatalf("zone with a routed subnet reported: %s", f.Message)

@@ -38,8 +38,8 @@ var RuleCapabilityDenied = &Rule{
 var RuleNoUsableSubnet = &Rule{
 	ID: "SP-AWS-001", Name: "aws-no-usable-subnet", Severity: Error, Live: true,
 	Description: "No subnet an AWS cluster or controller could launch in reaches the internet: a subnet is usable only if its route table " +
-		"(the explicitly associated one, else the VPC's main table) sends 0.0.0.0/0 to an internet gateway and, in the default VPC where EC2 picks the subnet, " +
-		"it maps public IPs on launch (with use_internal_ips = true: a default route through a NAT or transit gateway instead). Otherwise instances launch but cannot reach the internet.",
+		"(the explicitly associated one, else the VPC's main table) sends 0.0.0.0/0 to an internet gateway and it maps public IPs on launch " +
+		"(with use_internal_ips = true: a default route through a NAT or transit gateway instead). Otherwise instances launch but cannot reach the internet.",
 	Help: "Add the 0.0.0.0/0 route to an internet gateway and turn on MapPublicIpOnLaunch (the finding has the exact commands), or set subnet/vpc to a usable one.",
 	live: checkSubnets,
 }
@@ -109,13 +109,6 @@ func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
 	return out, skipped
 }
 
-// asksPublicIP mirrors the AWS provider's launch: it requests a public IP
-// itself when it names the subnet (subnet or vpc set, not internal), so a
-// subnet's MapPublicIpOnLaunch matters only where EC2 picks a default subnet.
-func (k networkKey) asksPublicIP() bool {
-	return !k.internal && (k.subnet != "" || k.vpc != "")
-}
-
 // subnetProblem returns the finding message and fix when no subnet is usable.
 func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string) {
 	where := "the default VPC"
@@ -140,7 +133,7 @@ func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string)
 	var problems, fixes []string
 	igw := knownIGW(facts)
 	for _, s := range facts.Subnets {
-		lack := s.Lacks(k.internal, k.asksPublicIP())
+		lack := s.Lacks(k.internal)
 		if lack == "" {
 			return "", ""
 		}
@@ -165,7 +158,7 @@ func subnetProblem(facts *providers.NetworkFacts, k networkKey) (string, string)
 			}
 			fixes = append(fixes, fmt.Sprintf("aws ec2 %s --region %s --route-table-id %s --destination-cidr-block 0.0.0.0/0 --gateway-id %s", verb, k.region, s.RouteTableID, gw))
 		}
-		if !s.MapPublicIPOnLaunch && !k.asksPublicIP() {
+		if !s.MapPublicIPOnLaunch {
 			fixes = append(fixes, fmt.Sprintf("aws ec2 modify-subnet-attribute --region %s --subnet-id %s --map-public-ip-on-launch", k.region, s.ID))
 		}
 	}

@@ -443,10 +443,14 @@ func runInstancesInput(s clusterSpec, img imageChoice, subnet, token string, tag
 	}
 	if subnet != "" || s.internalIPs {
 		in.NetworkInterfaces = []ec2types.InstanceNetworkInterfaceSpecification{{
-			DeviceIndex:              awssdk.Int32(0),
-			AssociatePublicIpAddress: awssdk.Bool(!s.internalIPs),
-			DeleteOnTermination:      awssdk.Bool(true),
+			DeviceIndex:         awssdk.Int32(0),
+			DeleteOnTermination: awssdk.Bool(true),
 		}}
+		// Otherwise the subnet's MapPublicIpOnLaunch decides, which is what
+		// lint's SP-AWS-001 checks.
+		if s.internalIPs {
+			in.NetworkInterfaces[0].AssociatePublicIpAddress = awssdk.Bool(false)
+		}
 		if subnet != "" {
 			in.NetworkInterfaces[0].SubnetId = awssdk.String(subnet)
 			in.Placement = nil // the subnet fixes the zone
@@ -519,7 +523,7 @@ func (p *Provider) usableSubnet(ctx context.Context, addr string, s clusterSpec,
 		byID[f.ID] = f
 	}
 	for _, sn := range subnets {
-		if f, ok := byID[awssdk.ToString(sn.SubnetId)]; ok && f.Lacks(s.internalIPs, !s.internalIPs) == "" {
+		if f, ok := byID[awssdk.ToString(sn.SubnetId)]; ok && f.Lacks(s.internalIPs) == "" {
 			return f.ID, nil
 		}
 	}

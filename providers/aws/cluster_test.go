@@ -487,25 +487,32 @@ func TestClusterInVPCPicksItsSubnet(t *testing.T) {
 }
 
 // In a vpc, launch prefers the first subnet that reaches the internet the
-// way lint's SP-AWS-001 checks: through an internet gateway, or with
-// use_internal_ips through a NAT gateway.
+// way lint's SP-AWS-001 checks: through an internet gateway with public IPs
+// mapped on launch, or with use_internal_ips through a NAT gateway.
 func TestClusterInVPCPrefersARoutedSubnet(t *testing.T) {
 	needMoto(t)
 	ws := unique("ws")
-	p := newProvider(t, ws, nil)
+	log := &callLog{}
+	p := newProvider(t, ws, nil, log.option())
 	ctx := testCtx(t)
 	b := netBuilder{t: t, ec2: rawEC2(t, "us-east-1"), ctx: ctx}
 	vpc := b.vpc("10.43.0.0/16")
 	igw := b.igw(vpc)
 	var subnets []string
-	for _, cidr := range []string{"10.43.1.0/24", "10.43.2.0/24", "10.43.3.0/24"} {
+	for _, cidr := range []string{"10.43.1.0/24", "10.43.2.0/24", "10.43.3.0/24", "10.43.4.0/24"} {
 		out, err := b.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: awssdk.String(cidr), AvailabilityZone: awssdk.String("us-east-1a")})
 		b.must(err)
 		subnets = append(subnets, awssdk.ToString(out.Subnet.SubnetId))
 	}
 	slices.Sort(subnets)
-	isolated, public, private := subnets[0], subnets[1], subnets[2]
+	isolated, noPublicIPs, public, private := subnets[0], subnets[1], subnets[2], subnets[3]
 	b.table(vpc, isolated, nil)
+	b.table(vpc, noPublicIPs, func(in *ec2.CreateRouteInput) { in.GatewayId = &igw })
+	for id, mapPublic := range map[string]bool{noPublicIPs: false, public: true} {
+		_, err := b.ec2.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: &id,
+			MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: awssdk.Bool(mapPublic)}})
+		b.must(err)
+	}
 	b.table(vpc, public, func(in *ec2.CreateRouteInput) { in.GatewayId = &igw })
 	nat, err := b.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: &public})
 	b.must(err)
@@ -515,7 +522,12 @@ func TestClusterInVPCPrefersARoutedSubnet(t *testing.T) {
 	d["vpc"], d["zone"] = vpc, "us-east-1a"
 	res := applyCluster(t, p, ws, "cluster.routed", providers.OpCreate, d, nil)
 	if res.Attrs["subnet"] != public {
-		t.Errorf("public launch landed in %v; want %s, the subnet routed to %s (not %s, which has no route)", res.Attrs["subnet"], public, igw, isolated)
+		t.Errorf("public launch landed in %v; want %s, routed to %s and mapping public IPs (not %s: no route; not %s: no public IPs)",
+			res.Attrs["subnet"], public, igw, isolated, noPublicIPs)
+	}
+	// The subnet's MapPublicIpOnLaunch decides, as lint assumes: no override.
+	if ni := log.inputs("RunInstances")[0].(*ec2.RunInstancesInput).NetworkInterfaces[0]; ni.AssociatePublicIpAddress != nil {
+		t.Errorf("launch in a named subnet sets AssociatePublicIpAddress = %v; want the subnet's own setting", *ni.AssociatePublicIpAddress)
 	}
 	d = clusterAttrs(1)
 	d["vpc"], d["zone"], d["use_internal_ips"] = vpc, "us-east-1a", true

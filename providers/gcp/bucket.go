@@ -156,7 +156,7 @@ func (p *Provider) deleteBucket(ctx context.Context, client *storage.Client, req
 			return p.apiError(req.Address, "listing objects of bucket "+name, "storage", err)
 		}
 		if !force {
-			return fmt.Errorf("%s: bucket %s is not empty (it holds %s, maybe more); set force_destroy = true to delete it with its objects, or empty it first", req.Address, name, obj.Name)
+			return fmt.Errorf("%s: bucket %s is not empty (it holds %s, maybe more); set force_destroy = true (and apply) to delete it with its objects, or empty it first", req.Address, name, obj.Name)
 		}
 		if err := b.Object(obj.Name).Generation(obj.Generation).Delete(ctx); err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
 			return p.apiError(req.Address, fmt.Sprintf("deleting object %s of bucket %s", obj.Name, name), "storage", err)
