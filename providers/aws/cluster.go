@@ -446,8 +446,8 @@ func runInstancesInput(s clusterSpec, img imageChoice, subnet, token string, tag
 			DeviceIndex:         awssdk.Int32(0),
 			DeleteOnTermination: awssdk.Bool(true),
 		}}
-		// Otherwise the subnet's MapPublicIpOnLaunch decides, which is what
-		// lint's SP-AWS-001 checks.
+		// Only use_internal_ips overrides the subnet's MapPublicIpOnLaunch,
+		// the setting lint's SP-AWS-001 checks.
 		if s.internalIPs {
 			in.NetworkInterfaces[0].AssociatePublicIpAddress = awssdk.Bool(false)
 		}
@@ -510,9 +510,9 @@ func (p *Provider) chooseSubnet(ctx context.Context, client *ec2.Client, addr st
 }
 
 // usableSubnet picks, of a vpc's subnets (sorted by zone then ID), the first
-// whose route reaches the internet the way the launch needs (lint's
-// SP-AWS-001 applies), else the first: the vpc may reach what it needs
-// another way, and lint has already said so.
+// that reaches the internet the way the launch needs (what lint's SP-AWS-001
+// checks), else the first: the vpc may reach what it needs another way (VPC
+// endpoints, a proxy), so this is lint's to flag, not apply's to refuse.
 func (p *Provider) usableSubnet(ctx context.Context, addr string, s clusterSpec, subnets []ec2types.Subnet) (string, error) {
 	facts, err := p.InspectNetwork(ctx, providers.NetworkRequest{Region: s.region, VPCID: s.vpc})
 	if err != nil {
