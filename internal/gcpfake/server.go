@@ -51,6 +51,10 @@ type Server struct {
 	// OperationPolls is how many polls an operation needs to be done
 	// (default 2: PENDING, then RUNNING, then DONE).
 	OperationPolls int
+	// TPUUnreachable lists zones a TPU nodes.list across all locations
+	// (locations/-) reports as unreachable and leaves out, as the API does
+	// when a location does not answer.
+	TPUUnreachable []string
 
 	mu         sync.Mutex
 	zones      []string

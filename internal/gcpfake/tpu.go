@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -166,19 +167,27 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, n)
 }
 
+// listNodes lists one location's nodes, or with location "-" every
+// location's (AIP-159), leaving out and naming TPUUnreachable zones.
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
 	project, location := r.PathValue("project"), r.PathValue("location")
 	prefix := fmt.Sprintf("projects/%s/locations/%s/nodes/", project, location)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.knownZone(location) {
+	all := location == "-"
+	if !all && !s.knownZone(location) {
 		notFound(w, fmt.Sprintf("projects/%s/locations/%s", project, location))
 		return
 	}
 	var names []string
 	for n := range s.nodes {
-		if strings.HasPrefix(n, prefix) {
+		switch {
+		case !all && strings.HasPrefix(n, prefix):
 			names = append(names, n)
+		case all && strings.HasPrefix(n, "projects/"+project+"/locations/"):
+			if zone := strings.Split(n, "/")[3]; !slices.Contains(s.TPUUnreachable, zone) {
+				names = append(names, n)
+			}
 		}
 	}
 	sort.Strings(names)
@@ -188,6 +197,9 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := &tpu.ListNodesResponse{NextPageToken: next}
+	if all {
+		resp.Unreachable = append(resp.Unreachable, s.TPUUnreachable...)
+	}
 	for _, n := range names[start:end] {
 		resp.Nodes = append(resp.Nodes, s.nodes[n])
 	}

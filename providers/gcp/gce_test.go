@@ -72,8 +72,8 @@ func TestObserveIsOneAggregatedListFollowingPages(t *testing.T) {
 	if n := e.fake.CountRequests("GET", "/compute/v1/projects/*/zones/*/instances/*"); n != 0 {
 		t.Errorf("observe made %d per-instance GETs", n)
 	}
-	if n := e.fake.CountRequests("", "/v2/**"); n != 0 {
-		t.Errorf("observe called the TPU API %d times without TPU hints", n)
+	if n := e.fake.CountRequests("", "/v2/**"); n != 1 {
+		t.Errorf("observe called the TPU API %d times, want once (all zones, for TPU VMs no hint names)", n)
 	}
 	want := map[string]any{
 		"cloud": "gcp", "zone": "us-central1-a", "region": "us-central1", "instance_type": "n2-standard-4",

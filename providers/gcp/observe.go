@@ -1,11 +1,15 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -20,8 +24,9 @@ import (
 
 // Observe lists what the workspace owns: one label-filtered, paginated
 // instances.aggregatedList (plus disks.aggregatedList for boot disk types
-// when there are instances), one TPU nodes.list per zone a hint uses, and
-// one bucket list.
+// when there are instances), one TPU nodes.list across all zones
+// (locations/-, so a TPU VM is found without a spec or state naming its
+// zone), and one bucket list.
 func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([]*state.Resource, error) {
 	ws := req.Workspace
 	if ws == "" {
@@ -30,7 +35,7 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 	plan := p.scanPlan(req.Resources)
 	// Denied capabilities are not observed: storage-only credentials still plan buckets.
 	if req.Skip[spec.CapCompute] {
-		plan.gce, plan.tpuZones = false, nil
+		plan.gce, plan.tpu = false, false
 	}
 	if req.Skip[spec.CapStorage] {
 		plan.storage = false
@@ -60,11 +65,11 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 			return tolerate(plan.gceNeeded, err)
 		})
 	}
-	for _, zone := range plan.tpuZones {
+	if plan.tpu {
 		g.Go(func() error {
-			rs, err := p.observeTPUZone(ctx, ws, zone, plan)
+			rs, err := p.observeTPU(ctx, ws, plan)
 			add(rs...)
-			return err
+			return tolerate(plan.tpuNeeded, err)
 		})
 	}
 	if plan.storage {
@@ -83,10 +88,13 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 
 type scanPlan struct {
 	gce, gceNeeded         bool
+	tpu, tpuNeeded         bool
 	storage, storageNeeded bool
-	tpuZones               []string
-	hints                  map[string]map[string]any
-	resolve                addressResolver
+	// tpuZones are the zones TPU hints name: listed one by one when the
+	// all-zones list is unsupported or cannot reach them.
+	tpuZones []string
+	hints    map[string]map[string]any
+	resolve  addressResolver
 }
 
 // scanPlan picks the services to list: those the cloud block declares, and
@@ -94,6 +102,7 @@ type scanPlan struct {
 func (p *Provider) scanPlan(hints []providers.ResourceHint) scanPlan {
 	s := scanPlan{hints: map[string]map[string]any{}}
 	s.gce = p.cloud.HasCapability(spec.CapCompute)
+	s.tpu = s.gce
 	s.storage = p.cloud.HasCapability(spec.CapStorage)
 	zones := map[string]bool{}
 	var addrs []string
@@ -117,6 +126,9 @@ func (p *Provider) scanPlan(hints []providers.ResourceHint) scanPlan {
 		}
 	}
 	s.tpuZones = sortedKeys(zones)
+	if len(zones) > 0 {
+		s.tpu, s.tpuNeeded = true, true
+	}
 	s.resolve = newAddressResolver(addrs)
 	return s
 }
@@ -158,28 +170,57 @@ func (p *Provider) observeGCE(ctx context.Context, ws string, plan scanPlan) ([]
 	return out, nil
 }
 
-func (p *Provider) observeTPUZone(ctx context.Context, ws, zone string, plan scanPlan) ([]*state.Resource, error) {
+// observeTPU lists TPU VMs in every zone with one paginated nodes.list on
+// locations/- (AIP-159). Hinted zones the API reports unreachable are listed
+// one by one, and all of them are when the wildcard is refused (an older
+// endpoint or an emulator without it), as before it existed.
+func (p *Provider) observeTPU(ctx context.Context, ws string, plan scanPlan) ([]*state.Resource, error) {
 	svc, err := p.tpuClient(ctx)
 	if err != nil {
-		return nil, p.apiError("gcp", fmt.Sprintf("observing TPU VMs in %s", zone), "tpu", err)
+		return nil, p.apiError("gcp", "observing TPU VMs", "tpu", err)
 	}
-	nodes, err := p.listNodes(ctx, svc, zone)
-	if err != nil {
-		return nil, p.apiError("gcp", fmt.Sprintf("TPU nodes.list in %s", zone), "tpu", err)
+	nodes, unreachable, err := p.listNodes(ctx, svc, "-")
+	retry := plan.tpuZones
+	switch code := httpCode(err); {
+	case err == nil:
+		retry = slices.DeleteFunc(slices.Clone(plan.tpuZones), func(z string) bool { return !slices.Contains(unreachable, z) })
+	case code == http.StatusBadRequest || code == http.StatusNotFound || code == http.StatusNotImplemented:
+		nodes = nil
+	default:
+		return nil, p.apiError("gcp", "TPU nodes.list across all zones", "tpu", err)
 	}
-	byAddr := map[string][]*tpu.Node{}
+	for _, zone := range retry {
+		more, _, err := p.listNodes(ctx, svc, zone)
+		if err != nil {
+			return nil, p.apiError("gcp", fmt.Sprintf("TPU nodes.list in %s", zone), "tpu", err)
+		}
+		nodes = append(nodes, more...)
+	}
+	type key struct{ zone, addr string }
+	byKey := map[key][]*tpu.Node{}
 	for _, n := range nodes {
 		if !ownedBy(n.Labels, ws, "") || n.Labels[providers.TagAddress] == "" {
 			continue
 		}
-		addr := plan.resolve.resolve(n.Labels[providers.TagAddress])
-		byAddr[addr] = append(byAddr[addr], n)
+		k := key{zone: nodeZone(n.Name), addr: plan.resolve.resolve(n.Labels[providers.TagAddress])}
+		byKey[k] = append(byKey[k], n)
 	}
+	keys := slices.SortedFunc(maps.Keys(byKey), func(a, b key) int {
+		return cmp.Or(strings.Compare(a.addr, b.addr), strings.Compare(a.zone, b.zone))
+	})
 	var out []*state.Resource
-	for _, addr := range sortedKeys(byAddr) {
-		out = append(out, tpuResource(addr, ws, zone, byAddr[addr], plan.hints[addr]))
+	for _, k := range keys {
+		out = append(out, tpuResource(k.addr, ws, k.zone, byKey[k], plan.hints[k.addr]))
 	}
 	return out, nil
+}
+
+// nodeZone is the zone in a TPU node's name, projects/P/locations/ZONE/nodes/N.
+func nodeZone(name string) string {
+	if parts := strings.Split(name, "/"); len(parts) == 6 {
+		return parts[3]
+	}
+	return ""
 }
 
 func (p *Provider) observeBuckets(ctx context.Context, ws string, plan scanPlan) ([]*state.Resource, error) {

@@ -102,7 +102,7 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 	if err != nil {
 		return nil, p.apiError(req.Address, "Cloud TPU client", "tpu", err)
 	}
-	existing, err := p.listNodes(ctx, svc, s.zone)
+	existing, _, err := p.listNodes(ctx, svc, s.zone)
 	if err != nil {
 		return nil, p.apiError(req.Address, "listing TPU nodes in zone "+s.zone, "tpu", err)
 	}
@@ -213,7 +213,7 @@ func (p *Provider) deleteTPU(ctx context.Context, req providers.ApplyRequest) er
 	if err != nil {
 		return p.apiError(req.Address, "Cloud TPU client", "tpu", err)
 	}
-	nodes, err := p.listNodes(ctx, svc, zone)
+	nodes, _, err := p.listNodes(ctx, svc, zone)
 	if err != nil {
 		return p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
 	}
@@ -255,25 +255,26 @@ func (p *Provider) deleteNodes(ctx context.Context, svc *tpu.Service, address st
 	})
 }
 
-// listNodes lists one zone's TPU nodes, all pages (the API has no label filter).
-func (p *Provider) listNodes(ctx context.Context, svc *tpu.Service, zone string) ([]*tpu.Node, error) {
-	var out []*tpu.Node
-	err := p.retry(ctx, func(ctx context.Context) error {
-		out = nil
+// listNodes lists one zone's TPU nodes, or every zone's with zone "-", all
+// pages (the API has no label filter), and the zones it could not reach.
+func (p *Provider) listNodes(ctx context.Context, svc *tpu.Service, zone string) (nodes []*tpu.Node, unreachable []string, err error) {
+	err = p.retry(ctx, func(ctx context.Context) error {
+		nodes, unreachable = nil, nil
 		call := svc.Projects.Locations.Nodes.List(tpuParent(p.project, zone))
 		if p.pageSize > 0 {
 			call.PageSize(p.pageSize)
 		}
 		return call.Pages(ctx, func(l *tpu.ListNodesResponse) error {
-			out = append(out, l.Nodes...)
+			nodes = append(nodes, l.Nodes...)
+			unreachable = append(unreachable, l.Unreachable...)
 			return nil
 		})
 	})
-	return out, err
+	return nodes, unreachable, err
 }
 
 func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone, workspace, address string, desired map[string]any) (*state.Resource, error) {
-	nodes, err := p.listNodes(ctx, svc, zone)
+	nodes, _, err := p.listNodes(ctx, svc, zone)
 	if err != nil {
 		return nil, p.apiError(address, "listing TPU nodes in zone "+zone, "tpu", err)
 	}

@@ -56,8 +56,11 @@ func TestTPUVMLifecycle(t *testing.T) {
 	if diff := cmp.Diff(want, got.Attrs); diff != "" {
 		t.Errorf("observed TPU attrs (-want +got):\n%s", diff)
 	}
-	if n := e.fake.CountRequests("GET", "/v2/projects/*/locations/us-central2-b/nodes"); n != 2 {
-		t.Errorf("nodes.list requests = %d, want 2 (two pages of one)", n)
+	if n := e.fake.CountRequests("GET", "/v2/projects/*/locations/-/nodes"); n != 2 {
+		t.Errorf("nodes.list requests across all zones = %d, want 2 (two pages of one)", n)
+	}
+	if n := e.fake.CountRequests("GET", "/v2/projects/*/locations/us-central2-b/nodes"); n != 0 {
+		t.Errorf("observe listed the hinted zone %d times besides the all-zones list", n)
 	}
 
 	down := apply(t, p, providers.OpUpdate, "cluster.tpu", tpuCluster(1), got)
@@ -107,5 +110,69 @@ func TestTPUQuotaAndAdoption(t *testing.T) {
 	res := apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(1), nil)
 	if len(res.IDs) != 1 || len(e.fake.Nodes()) != 1 || e.fake.Nodes()[0].Labels["team"] != "research" {
 		t.Errorf("409 of our own node: IDs %v, nodes %v", res.IDs, e.fake.Nodes())
+	}
+}
+
+// A TPU VM is found with neither spec nor state naming its zone (lost state,
+// resource gone from the spec): destroy and state rebuild must see it.
+func TestObserveFindsTPUVMsInAnyZone(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(1), nil)
+	e.fake.ResetRequests()
+	got := observe(t, p)
+	if r := got["cluster.tpu"]; r == nil || r.Attrs["zone"] != "us-central2-b" || len(r.IDs) != 1 {
+		t.Fatalf("observe without hints = %v; want cluster.tpu in us-central2-b", got)
+	}
+	if n := e.fake.CountRequests("GET", "/v2/projects/*/locations/*/nodes"); n != 1 {
+		t.Errorf("TPU nodes.list requests = %d, want 1 (all zones at once)", n)
+	}
+}
+
+// A zone the all-zones list cannot reach is listed on its own when a hint
+// names it; an unhinted unreachable zone is simply not seen.
+func TestObserveTPUUnreachableZone(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(1), nil)
+	e.fake.TPUUnreachable = []string{"us-central2-b"}
+	e.fake.ResetRequests()
+	if got := observe(t, p, hint("cluster.tpu", tpuCluster(1)))["cluster.tpu"]; got == nil || len(got.IDs) != 1 {
+		t.Fatalf("hinted TPU in an unreachable zone not observed: %+v", got)
+	}
+	if n := e.fake.CountRequests("GET", "/v2/projects/*/locations/us-central2-b/nodes"); n != 1 {
+		t.Errorf("direct lists of the unreachable hinted zone = %d, want 1", n)
+	}
+	// The direct list failing is an error, never "the TPU is gone".
+	e.fake.Inject("GET", "/v2/projects/*/locations/us-central2-b/nodes", gcpfake.Forbidden())
+	if _, err := p.Observe(ctxT(t), providers.ObserveRequest{Workspace: "prod", Resources: []providers.ResourceHint{hint("cluster.tpu", tpuCluster(1))}}); err == nil {
+		t.Error("observe succeeded though the TPU's zone could not be listed")
+	}
+}
+
+// An endpoint that refuses locations/- falls back to one list per hinted zone.
+func TestObserveTPUWithoutWildcard(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(1), nil)
+	e.fake.Inject("GET", "/v2/projects/*/locations/-/nodes", gcpfake.Fault{Status: 400, Message: "Invalid location: -"})
+	if got := observe(t, p, hint("cluster.tpu", tpuCluster(1)))["cluster.tpu"]; got == nil || len(got.IDs) != 1 {
+		t.Fatalf("TPU not observed through the per-zone fallback: %+v", got)
+	}
+}
+
+// Most GCE-only projects never enable the TPU API: its 403 must not block
+// observing their instances, unless a TPU is in the spec or state.
+func TestObserveWithTPUAPIDisabled(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	apply(t, p, providers.OpCreate, "cluster.train", gceCluster(1), nil)
+	e.fake.Inject("", "/v2/**", gcpfake.ServiceDisabled("tpu.googleapis.com"))
+	if got := observe(t, p)["cluster.train"]; got == nil {
+		t.Fatal("GCE cluster not observed while the TPU API is disabled")
+	}
+	_, err := p.Observe(ctxT(t), providers.ObserveRequest{Workspace: "prod", Resources: []providers.ResourceHint{hint("cluster.tpu", tpuCluster(1))}})
+	if err == nil || !strings.Contains(err.Error(), "tpu") {
+		t.Errorf("observe with a TPU hint and the API disabled: err = %v, want the TPU error", err)
 	}
 }
