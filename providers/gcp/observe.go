@@ -69,7 +69,12 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		g.Go(func() error {
 			rs, err := p.observeTPU(ctx, ws, plan)
 			add(rs...)
-			return tolerate(plan.tpuNeeded, err)
+			if !plan.tpuNeeded {
+				// Only a search for TPU VMs nothing names: failing it
+				// must not block a plan with no TPU in it.
+				return nil
+			}
+			return err
 		})
 	}
 	if plan.storage {

@@ -161,7 +161,7 @@ func TestObserveTPUWithoutWildcard(t *testing.T) {
 	}
 }
 
-// Most GCE-only projects never enable the TPU API: its 403 must not block
+// Most GCE-only projects never enable the TPU API: its errors must not block
 // observing their instances, unless a TPU is in the spec or state.
 func TestObserveWithTPUAPIDisabled(t *testing.T) {
 	e := newEnv(t)
@@ -171,6 +171,13 @@ func TestObserveWithTPUAPIDisabled(t *testing.T) {
 	if got := observe(t, p)["cluster.train"]; got == nil {
 		t.Fatal("GCE cluster not observed while the TPU API is disabled")
 	}
+	e.fake.ClearFaults()
+	e.fake.Inject("", "/v2/**", gcpfake.Fault{Status: 500, Message: "backend error"})
+	if got := observe(t, p)["cluster.train"]; got == nil {
+		t.Fatal("GCE cluster not observed while the TPU API fails")
+	}
+	e.fake.ClearFaults()
+	e.fake.Inject("", "/v2/**", gcpfake.ServiceDisabled("tpu.googleapis.com"))
 	_, err := p.Observe(ctxT(t), providers.ObserveRequest{Workspace: "prod", Resources: []providers.ResourceHint{hint("cluster.tpu", tpuCluster(1))}})
 	if err == nil || !strings.Contains(err.Error(), "tpu") {
 		t.Errorf("observe with a TPU hint and the API disabled: err = %v, want the TPU error", err)
