@@ -52,6 +52,19 @@ func powerOpDone(t *testing.T, p *Provider, verb, name string) {
 	}
 }
 
+// wantNotes checks the notes Expand writes for cluster NAME with desired
+// attributes against what was observed.
+func wantNotes(t *testing.T, p *Provider, name string, desired map[string]any, obs *state.Resource, want ...string) {
+	t.Helper()
+	_, notes, err := p.Expand(ctxT(t), &spec.Resource{Type: spec.TypeCluster, Name: name, Attrs: desired}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
 func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t, "prod")
@@ -158,17 +171,9 @@ func TestGCEStoppingAndSuspendedNodes(t *testing.T) {
 	if obs.Attrs["nodes"] != int64(1) || len(obs.IDs) != 3 {
 		t.Fatalf("observed nodes = %v, IDs %v; want 1 running of 3", obs.Attrs["nodes"], obs.IDs)
 	}
-	_, notes, err := p.Expand(ctxT(t), &spec.Resource{Type: spec.TypeCluster, Name: "mix", Attrs: desired}, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
+	wantNotes(t, p, "mix", desired, obs,
 		"node 0 (mix-prod-0) is suspended outside skyplan; apply resumes it",
-		"node 1 (mix-prod-1) is stopping outside skyplan; apply waits for it to stop, then starts it again",
-	}
-	if diff := cmp.Diff(want, notes); diff != "" {
-		t.Errorf("notes (-want +got):\n%s", diff)
-	}
+		"node 1 (mix-prod-1) is stopping outside skyplan; apply waits for it to stop, then starts it again")
 
 	e.fake.ResetRequests()
 	progress := &providertest.Progress{}
@@ -209,17 +214,9 @@ func TestGCEScaleInAndDestroyWithStoppedNodes(t *testing.T) {
 	powerOpDone(t, p, "stop", "shrink-prod-0")
 	obs := observe(t, p, hint(addr, gceCluster(2)))[addr]
 
-	_, notes, err := p.Expand(ctxT(t), &spec.Resource{Type: spec.TypeCluster, Name: "shrink", Attrs: gceCluster(2)}, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
+	wantNotes(t, p, "shrink", gceCluster(2), obs,
 		"node 0 (shrink-prod-0) is stopped outside skyplan; apply starts it again",
-		"node 2 (shrink-prod-2) is stopped outside skyplan; apply deletes it (nodes = 2)",
-	}
-	if diff := cmp.Diff(want, notes); diff != "" {
-		t.Errorf("notes (-want +got):\n%s", diff)
-	}
+		"node 2 (shrink-prod-2) is stopped outside skyplan; apply deletes it (nodes = 2)")
 	e.fake.ResetRequests()
 	res := apply(t, p, providers.OpUpdate, addr, gceCluster(2), obs)
 	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances/shrink-prod-2/start"); n != 0 {
