@@ -43,10 +43,12 @@ func (b *GCS) Describe() string { return fmt.Sprintf("gs://%s/%s", b.Bucket, b.s
 // Load reads the state object; a missing object is no state yet, but a
 // missing bucket is an error (GCS reports both as a missing object, so the
 // bucket is checked): a misspelt bucket must not plan as an empty state.
+// Other errors of that check are ignored: object-only roles such as
+// storage.objectAdmin may not read bucket metadata, and need not.
 func (b *GCS) Load(ctx context.Context) (*State, error) {
 	r, err := b.client.Bucket(b.Bucket).Object(b.stateObject()).NewReader(ctx)
 	if errors.Is(err, storage.ErrObjectNotExist) {
-		if _, err := b.client.Bucket(b.Bucket).Attrs(ctx); err != nil {
+		if _, err := b.client.Bucket(b.Bucket).Attrs(ctx); errors.Is(err, storage.ErrBucketNotExist) {
 			return nil, b.wrap("reading", err)
 		}
 		b.setGeneration(0)
