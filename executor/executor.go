@@ -34,8 +34,13 @@ type Executor struct {
 	Stop <-chan struct{}
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
+	// Heartbeat is how often a running action reports that it still runs
+	// (default 10s; negative: never), so a GPU launch that takes minutes
+	// never looks hung, and CI systems that kill silent jobs leave it alone.
+	Heartbeat time.Duration
 
-	mu sync.Mutex // guards State
+	mu         sync.Mutex // guards State
+	progressMu sync.Mutex // keeps lines from parallel actions whole
 }
 
 // Result summarises an apply.
@@ -189,18 +194,49 @@ func (e *Executor) walk(ctx context.Context, changes []*planner.Change, par int,
 	return res
 }
 
-var (
-	verbs = map[planner.Action][3]string{
-		planner.Create:  {"Creating", "Creation complete", "create"},
-		planner.Update:  {"Modifying", "Modifications complete", "update"},
-		planner.Replace: {"Replacing", "Replacement complete", "replace"},
-		planner.Delete:  {"Destroying", "Destruction complete", "delete"},
-	}
-)
+// verbs are an action's words: starting, done, failing, still running.
+var verbs = map[planner.Action][4]string{
+	planner.Create:  {"Creating", "Creation complete", "create", "creating"},
+	planner.Update:  {"Modifying", "Modifications complete", "update", "modifying"},
+	planner.Replace: {"Replacing", "Replacement complete", "replace", "replacing"},
+	planner.Delete:  {"Destroying", "Destruction complete", "delete", "destroying"},
+}
 
 func (e *Executor) logf(format string, args ...any) {
 	if e.Progress != nil {
+		e.progressMu.Lock()
+		defer e.progressMu.Unlock()
 		fmt.Fprintf(e.Progress, format+"\n", args...)
+	}
+}
+
+// heartbeat prints "Still creating... [1m0s elapsed]" every Heartbeat
+// until the returned stop is called; stop returns once no line can follow.
+func (e *Executor) heartbeat(addr, verb string, start time.Time) (stop func()) {
+	every := e.Heartbeat
+	if every == 0 {
+		every = 10 * time.Second
+	}
+	if every < 0 {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				e.logf("%s: Still %s... [%s elapsed]", addr, verb, e.Now().Sub(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
 	}
 }
 
@@ -214,6 +250,7 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 		msg = strings.TrimPrefix(msg, c.Address+": ")
 		e.logf("%s: %s [%s elapsed]", c.Address, msg, e.Now().Sub(start).Round(time.Second))
 	}
+	stopHeartbeat := e.heartbeat(c.Address, v[3], start)
 	var err error
 	switch c.Action {
 	case planner.Create:
@@ -227,6 +264,7 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 			err = e.create(ctx, c, progress)
 		}
 	}
+	stopHeartbeat()
 	elapsed := e.Now().Sub(start).Round(time.Second)
 	if err != nil {
 		e.logf("%s: %s failed after %s: %v", c.Address, v[2], elapsed, err)

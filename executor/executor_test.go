@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -17,9 +19,11 @@ import (
 
 	"github.com/skyplan/skyplan/executor"
 	"github.com/skyplan/skyplan/internal/emulator"
+	"github.com/skyplan/skyplan/internal/gcpfake"
 	"github.com/skyplan/skyplan/planner"
 	"github.com/skyplan/skyplan/providers"
 	_ "github.com/skyplan/skyplan/providers/aws"
+	_ "github.com/skyplan/skyplan/providers/gcp"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -214,7 +218,7 @@ cluster "c" {
   labels        = { bucket = bucket.b.name }
 }
 `
-	prov, p := planFromScratch(t, src, "deps")
+	prov, p := planFromScratch(t, src, "deps", "aws")
 	if got := p.Change("cluster.c").DependsOn; len(got) != 1 || got[0] != "bucket.b" {
 		t.Fatalf("cluster.c DependsOn = %v", got)
 	}
@@ -256,7 +260,7 @@ cloud "aws" {
 		src += fmt.Sprintf("bucket %q {\n  cloud = \"aws\"\n  name  = \"skyplan-order-%s\"\n}\n", name, name)
 	}
 	src += "cluster \"train\" {\n  cloud         = \"aws\"\n  instance_type = \"t3.micro\"\n  labels        = { data = bucket.f.name }\n}\n"
-	prov, p := planFromScratch(t, src, "order")
+	prov, p := planFromScratch(t, src, "order", "aws")
 	var planned []string
 	for _, c := range p.Changes {
 		planned = append(planned, c.Address)
@@ -277,21 +281,92 @@ cloud "aws" {
 	}
 }
 
-// planFromScratch loads an AWS-only spec and plans it against empty state
+// planFromScratch loads a one-cloud spec and plans it against empty state
 // (nothing observed), as a first apply would.
-func planFromScratch(t *testing.T, src, workspace string) (providers.Provider, *planner.Plan) {
+func planFromScratch(t *testing.T, src, workspace, cloud string) (providers.Provider, *planner.Plan) {
 	t.Helper()
 	cfg, diags := spec.LoadSources(map[string][]byte{"main.hcl": []byte(src)}, spec.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds["aws"], Workspace: workspace})
+	prov, err := providers.New(context.Background(), providers.Config{Cloud: cfg.Clouds[cloud], Workspace: workspace})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := planner.Make(planner.Input{Workspace: workspace, Desired: cfg.Resources, Prior: state.New(workspace), ObservedClouds: map[string]bool{"aws": true}})
+	p, err := planner.Make(planner.Input{Workspace: workspace, Desired: cfg.Resources, Prior: state.New(workspace), ObservedClouds: map[string]bool{cloud: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return prov, p
+}
+
+// syncBuffer is a progress writer the test may read while apply writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A long action says it still runs, and stops saying so once it is done.
+// The GCE fake holds the instance insert until a heartbeat line is out, so
+// the action is long by construction, not by timing.
+func TestLongActionsReportTheyStillRun(t *testing.T) {
+	fake, err := gcpfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	fake.OperationPolls = 0
+	for k, v := range fake.Env() {
+		t.Setenv(k, v)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	src := `
+skyplan {
+  workspace = "beat"
+}
+cloud "gcp" {
+  project = "skyplan-test"
+}
+cluster "slow" {
+  cloud         = "gcp"
+  zone          = "us-central1-a"
+  instance_type = "n2-standard-4"
+}
+`
+	prov, p := planFromScratch(t, src, "beat", "gcp")
+	progress := &syncBuffer{}
+	const still = "cluster.slow: Still creating... ["
+	fake.OnRequest("POST", "/compute/v1/projects/*/zones/*/instances", func(*http.Request) *gcpfake.Fault {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if strings.Contains(progress.String(), still) {
+				break
+			}
+		}
+		return nil
+	})
+	ex := &executor.Executor{Providers: map[string]providers.Provider{"gcp": prov}, State: state.New("beat"), Progress: progress, Heartbeat: time.Millisecond}
+	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out := progress.String()
+	first, done := strings.Index(out, still), strings.Index(out, "cluster.slow: Creation complete after")
+	if first < 0 || done < first {
+		t.Fatalf("want a heartbeat line before completion:\n%s", out)
+	}
+	if strings.Contains(out[done:], "Still") {
+		t.Errorf("heartbeat after completion:\n%s", out)
+	}
 }
