@@ -65,6 +65,21 @@ func wantNotes(t *testing.T, p *Provider, name string, desired map[string]any, o
 	}
 }
 
+// planChange plans r, expanded to attrs and notes, against what was observed
+// and the state apply recorded at creation.
+func planChange(t *testing.T, r *spec.Resource, attrs map[string]any, notes []string, obs, created *state.Resource) *planner.Change {
+	t.Helper()
+	prior := state.New("prod")
+	prior.Set(created)
+	plan, err := planner.Make(planner.Input{Workspace: "prod", Desired: []*spec.Resource{r},
+		Expanded: map[string]planner.Expansion{r.Address(): {Attrs: attrs, Notes: notes}},
+		Observed: []*state.Resource{obs}, ObservedClouds: map[string]bool{"gcp": true}, Prior: prior})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.Changes[0]
+}
+
 func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t, "prod")
@@ -99,15 +114,7 @@ func TestGCEStoppedNodeIsStartedAgain(t *testing.T) {
 	if diff := cmp.Diff([]string{wantNote}, notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}
-	prior := state.New("prod")
-	prior.Set(created)
-	plan, err := planner.Make(planner.Input{Workspace: "prod", Desired: []*spec.Resource{r},
-		Expanded: map[string]planner.Expansion{addr: {Attrs: attrs, Notes: notes}},
-		Observed: []*state.Resource{obs}, ObservedClouds: map[string]bool{"gcp": true}, Prior: prior})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := plan.Changes[0]
+	c := planChange(t, r, attrs, notes, obs, created)
 	if c.Action != planner.Update || !cmp.Equal(c.Attrs, []planner.AttrChange{{Name: "nodes", Before: int64(2), After: int64(3)},
 		{Name: providers.AttrStoppedNodes, Before: []string{"stop-prod-1"}, After: []string{}}}) ||
 		!cmp.Equal(c.Notes, []string{wantNote}) {
@@ -257,15 +264,7 @@ func TestGCEStoppedNodePastLoweredNodesPlansAnUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prior := state.New("prod")
-	prior.Set(created)
-	plan, err := planner.Make(planner.Input{Workspace: "prod", Desired: []*spec.Resource{r},
-		Expanded: map[string]planner.Expansion{addr: {Attrs: attrs, Notes: notes}},
-		Observed: []*state.Resource{obs}, ObservedClouds: map[string]bool{"gcp": true}, Prior: prior})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := plan.Changes[0]
+	c := planChange(t, r, attrs, notes, obs, created)
 	wantAttrs := []planner.AttrChange{{Name: providers.AttrStoppedNodes, Before: []string{"trim-prod-2"}, After: []string{}}}
 	if c.Action != planner.Update || !cmp.Equal(c.Attrs, wantAttrs) ||
 		!cmp.Equal(c.Notes, []string{"node 2 (trim-prod-2) is stopped outside skyplan; apply deletes it (nodes = 2)"}) {
