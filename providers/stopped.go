@@ -55,6 +55,44 @@ func DecodeStoppedNodes(v string) []StoppedNode {
 	return out
 }
 
+// RecordStoppedNodes puts an observation's stopped nodes on r: the
+// stopped_nodes attribute (IDs or names, which a plan diffs) and, with rank
+// and state, Private (which Expand reads). None: nothing is recorded.
+func RecordStoppedNodes(r *state.Resource, nodes []StoppedNode) {
+	if len(nodes) == 0 {
+		return
+	}
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	if r.Attrs == nil {
+		r.Attrs = map[string]any{}
+	}
+	if r.Private == nil {
+		r.Private = map[string]string{}
+	}
+	r.Attrs[AttrStoppedNodes] = names
+	r.Private[AttrStoppedNodes] = EncodeStoppedNodes(nodes)
+}
+
+// Overlay is a resource's attributes as apply or observe reports them: base
+// (desired or prior attributes) for what the cloud does not say, overlaid by
+// the observed ones. stopped_nodes comes from the observation only: the
+// desired [] that ExpandStoppedNodes adds is a request, not a fact.
+func Overlay(base, observed map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(observed))
+	for k, v := range base {
+		if k != AttrStoppedNodes {
+			out[k] = v
+		}
+	}
+	for k, v := range observed {
+		out[k] = v
+	}
+	return out
+}
+
 // ExpandStoppedNodes is the Expand of a cluster or jobs_controller with
 // nodes stopped outside skyplan: desired attributes that want stopped_nodes
 // empty (on a copy: the spec's map is shared), and one note per stopped

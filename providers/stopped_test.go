@@ -60,3 +60,25 @@ func TestExpandStoppedNodes(t *testing.T) {
 		}
 	}
 }
+
+func TestOverlayTakesStoppedNodesOnlyFromTheObservation(t *testing.T) {
+	base := map[string]any{"image": "ami-1", "nodes": int64(3), AttrStoppedNodes: []string{}}
+	got := Overlay(base, map[string]any{"nodes": int64(2)})
+	if diff := cmp.Diff(map[string]any{"image": "ami-1", "nodes": int64(2)}, got); diff != "" {
+		t.Errorf("overlay without stopped nodes (-want +got):\n%s", diff)
+	}
+	got = Overlay(base, map[string]any{AttrStoppedNodes: []string{"i-1"}})
+	if diff := cmp.Diff([]string{"i-1"}, got[AttrStoppedNodes]); diff != "" {
+		t.Errorf("observed stopped_nodes (-want +got):\n%s", diff)
+	}
+
+	r := &state.Resource{}
+	RecordStoppedNodes(r, nil)
+	if r.Attrs != nil || r.Private != nil {
+		t.Errorf("nothing stopped, yet recorded: %+v", r)
+	}
+	RecordStoppedNodes(r, []StoppedNode{{Rank: 1, Name: "i-1", State: "stopped"}})
+	if !cmp.Equal(r.Attrs[AttrStoppedNodes], []string{"i-1"}) || r.Private[AttrStoppedNodes] != "1:i-1:stopped" {
+		t.Errorf("recorded %+v", r)
+	}
+}

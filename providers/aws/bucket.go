@@ -221,15 +221,10 @@ func s3Tags(m map[string]string) []s3types.Tag {
 // bucketResource builds the resource; base (desired or prior attributes)
 // keeps what S3 does not report, such as force_destroy.
 func bucketResource(addr, name, region string, versioning bool, labels map[string]string, base map[string]any) *state.Resource {
-	attrs := map[string]any{}
-	for k, v := range base {
-		attrs[k] = v
-	}
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	attrs["cloud"], attrs["name"], attrs["region"] = CloudName, name, region
-	attrs["versioning"], attrs["labels"] = versioning, labels
+	attrs := providers.Overlay(base, map[string]any{"cloud": CloudName, "name": name, "region": region, "versioning": versioning, "labels": labels})
 	return &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, IDs: []string{name}, Attrs: attrs}
 }
 

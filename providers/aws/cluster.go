@@ -679,14 +679,7 @@ func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest
 // (desired or prior attributes) supplies what EC2 does not report, such as
 // disk_tier; observed values override it.
 func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base map[string]any) *state.Resource {
-	attrs := map[string]any{}
-	for k, v := range base {
-		attrs[k] = v
-	}
-	delete(attrs, providers.AttrStoppedNodes) // only an observation says which nodes are stopped
-	for k, v := range observedClusterAttrs(region, nodes) {
-		attrs[k] = v
-	}
+	attrs := providers.Overlay(base, observedClusterAttrs(region, nodes))
 	res := &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, Attrs: attrs, IDs: []string{}}
 	var stopped []providers.StoppedNode
 	for _, idx := range sortedInts(nodes) {
@@ -696,16 +689,14 @@ func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base 
 			stopped = append(stopped, providers.StoppedNode{Rank: max(idx, -1), Name: awssdk.ToString(inst.InstanceId), State: string(inst.State.Name)})
 		}
 	}
-	if len(stopped) > 0 {
-		res.Private = map[string]string{providers.AttrStoppedNodes: providers.EncodeStoppedNodes(stopped)}
-	}
+	providers.RecordStoppedNodes(res, stopped)
 	return res
 }
 
 // observedClusterAttrs are the attributes EC2 reports reliably, under the
 // spec's names: cloud, region, nodes (running ones only), instance_type,
-// image, use_spot, labels, and zone/subnet/vpc when every node agrees; plus
-// stopped_nodes, the IDs of nodes that exist but do not run.
+// image, use_spot, labels, and zone/subnet/vpc when every node agrees.
+// clusterResource adds stopped_nodes.
 func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[string]any {
 	running := 0
 	for _, inst := range nodes {
@@ -717,15 +708,6 @@ func observedClusterAttrs(region string, nodes map[int]ec2types.Instance) map[st
 	order := sortedInts(nodes)
 	if len(order) == 0 {
 		return attrs
-	}
-	var stopped []string
-	for _, idx := range order {
-		if !isRunning(nodes[idx]) {
-			stopped = append(stopped, awssdk.ToString(nodes[idx].InstanceId))
-		}
-	}
-	if len(stopped) > 0 {
-		attrs[providers.AttrStoppedNodes] = stopped
 	}
 	// The lowest index speaks for the cluster; skyplan launches all alike.
 	first := nodes[order[0]]

@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -133,15 +132,8 @@ func mergeByAddress(rs []*state.Resource) []*state.Resource {
 			a, b = b, a
 		}
 		a.IDs = append(a.IDs, b.IDs...)
-		if st := b.Private[providers.AttrStoppedNodes]; st != "" {
-			if a.Private == nil {
-				a.Private = map[string]string{}
-			}
-			a.Private[providers.AttrStoppedNodes] = strings.Trim(a.Private[providers.AttrStoppedNodes]+","+st, ",")
-		}
-		if st, ok := b.Attrs[providers.AttrStoppedNodes].([]string); ok {
-			have, _ := a.Attrs[providers.AttrStoppedNodes].([]string)
-			a.Attrs[providers.AttrStoppedNodes] = append(have, st...)
+		if st := providers.DecodeStoppedNodes(b.Private[providers.AttrStoppedNodes]); len(st) > 0 {
+			providers.RecordStoppedNodes(a, append(providers.DecodeStoppedNodes(a.Private[providers.AttrStoppedNodes]), st...))
 		}
 		if n, ok := attrInt(a.Attrs, "nodes"); ok {
 			m, _ := attrInt(b.Attrs, "nodes")

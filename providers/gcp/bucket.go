@@ -183,7 +183,7 @@ func (p *Provider) readBucket(ctx context.Context, client *storage.Client, addre
 			p.apiError(address, "reading bucket "+name, "storage", err)
 	}
 	r := bucketResource(address, attrs, desired)
-	r.Attrs = merged(desired, r.Attrs)
+	r.Attrs = providers.Overlay(desired, r.Attrs)
 	return r, nil
 }
 

@@ -586,11 +586,7 @@ func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, 
 		}
 	}
 	r := gceResource(address, workspace, owned, disks, desired)
-	_, stopped := r.Attrs[providers.AttrStoppedNodes]
-	r.Attrs = merged(desired, r.Attrs)
-	if !stopped { // only an observation says which nodes are stopped
-		delete(r.Attrs, providers.AttrStoppedNodes)
-	}
+	r.Attrs = providers.Overlay(desired, r.Attrs)
 	return r, nil
 }
 
@@ -621,17 +617,12 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 	// in apply's keep order (kept when RANK < nodes).
 	order, _ := planNodes(insts, len(insts), func(name string) int { return nodeIndex(name, address, workspace) })
 	var stopped []providers.StoppedNode
-	var stoppedNames []string
 	for rank, inst := range order {
 		if !isRunningStatus(inst.Status) {
 			stopped = append(stopped, providers.StoppedNode{Rank: rank, Name: inst.Name, State: inst.Status})
-			stoppedNames = append(stoppedNames, inst.Name)
 		}
 	}
-	if len(stopped) > 0 {
-		r.Private[providers.AttrStoppedNodes] = providers.EncodeStoppedNodes(stopped)
-		r.Attrs[providers.AttrStoppedNodes] = stoppedNames
-	}
+	providers.RecordStoppedNodes(r, stopped)
 	var names []string
 	for _, inst := range insts {
 		r.IDs = append(r.IDs, strconv.FormatUint(inst.Id, 10))

@@ -346,19 +346,6 @@ func lastSegment(u string) string { return u[strings.LastIndex(u, "/")+1:] }
 // sortedKeys returns a map's keys in order.
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-// merged returns desired attributes overlaid with what was observed, so state
-// keeps what cannot be observed (image, force_destroy) and the truth for the rest.
-func merged(desired, observed map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range desired {
-		out[k] = v
-	}
-	for k, v := range observed {
-		out[k] = v
-	}
-	return out
-}
-
 // sameSpelling returns the desired spelling of a value the API normalises
 // (case of locations, storage classes), so equal values never show as drift.
 func sameSpelling(observed, desired string) string {

@@ -285,7 +285,7 @@ func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone
 		}
 	}
 	r := tpuResource(address, workspace, zone, mine, desired)
-	r.Attrs = merged(desired, r.Attrs)
+	r.Attrs = providers.Overlay(desired, r.Attrs)
 	return r, nil
 }
 
