@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -460,44 +461,26 @@ func runInstancesInput(s clusterSpec, img imageChoice, subnet, token string, tag
 }
 
 // chooseSubnet returns the subnet to launch in: the spec's (checked against
-// its vpc), else the first of the vpc's subnets in the zone (by zone then ID),
-// else "" to let EC2 pick the default VPC's.
+// its vpc and zone), else one of the vpc's, else "" to let EC2 pick the
+// default VPC's.
 func (p *Provider) chooseSubnet(ctx context.Context, client *ec2.Client, addr string, s clusterSpec) (string, error) {
-	if s.subnet == "" && s.vpc == "" {
-		return "", nil
+	switch {
+	case s.subnet != "":
+		return checkSubnet(ctx, client, addr, s)
+	case s.vpc != "":
+		return p.vpcSubnet(ctx, addr, s)
 	}
-	in := &ec2.DescribeSubnetsInput{}
-	if s.subnet != "" {
-		in.Filters = []ec2types.Filter{filter("subnet-id", s.subnet)}
-	} else {
-		in.Filters = []ec2types.Filter{filter("vpc-id", s.vpc)}
-		if s.zone != "" {
-			in.Filters = append(in.Filters, filter("availability-zone", s.zone))
-		}
-	}
-	subnets, err := describeSubnets(ctx, client, in)
+	return "", nil
+}
+
+// checkSubnet confirms the spec's subnet exists in its vpc and zone.
+func checkSubnet(ctx context.Context, client *ec2.Client, addr string, s clusterSpec) (string, error) {
+	subnets, err := describeSubnets(ctx, client, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("subnet-id", s.subnet)}})
 	if err != nil {
 		return "", wrapErr(addr, "DescribeSubnets", s.region, err)
 	}
 	if len(subnets) == 0 {
-		if s.subnet != "" {
-			return "", fmt.Errorf("%s: subnet %s not found in %s", addr, s.subnet, s.region)
-		}
-		where := "vpc " + s.vpc
-		if s.zone != "" {
-			where += " in zone " + s.zone
-		}
-		return "", fmt.Errorf("%s: no subnet found in %s (region %s); check that the vpc exists and has subnets", addr, where, s.region)
-	}
-	sort.Slice(subnets, func(i, j int) bool {
-		a, b := subnets[i], subnets[j]
-		if za, zb := awssdk.ToString(a.AvailabilityZone), awssdk.ToString(b.AvailabilityZone); za != zb {
-			return za < zb
-		}
-		return awssdk.ToString(a.SubnetId) < awssdk.ToString(b.SubnetId)
-	})
-	if s.subnet == "" {
-		return p.usableSubnet(ctx, addr, s, subnets)
+		return "", fmt.Errorf("%s: subnet %s not found in %s", addr, s.subnet, s.region)
 	}
 	sn := subnets[0]
 	if s.vpc != "" && awssdk.ToString(sn.VpcId) != s.vpc {
@@ -506,28 +489,36 @@ func (p *Provider) chooseSubnet(ctx context.Context, client *ec2.Client, addr st
 	if s.zone != "" && awssdk.ToString(sn.AvailabilityZone) != s.zone {
 		return "", fmt.Errorf("%s: subnet %s is in zone %s, not %s", addr, s.subnet, awssdk.ToString(sn.AvailabilityZone), s.zone)
 	}
-	return awssdk.ToString(sn.SubnetId), nil
+	return s.subnet, nil
 }
 
-// usableSubnet picks, of a vpc's subnets (sorted by zone then ID), the first
-// that reaches the internet the way the launch needs (what lint's SP-AWS-001
-// checks), else the first: the vpc may reach what it needs another way (VPC
-// endpoints, a proxy), so this is lint's to flag, not apply's to refuse.
-func (p *Provider) usableSubnet(ctx context.Context, addr string, s clusterSpec, subnets []ec2types.Subnet) (string, error) {
+// vpcSubnet picks, of the vpc's subnets (in the spec's zone, if any; by zone
+// then ID), the first that reaches the internet the way the launch needs
+// (what lint's SP-AWS-001 checks), else the first: the vpc may reach what it
+// needs another way (VPC endpoints, a proxy), so this is lint's to flag, not
+// apply's to refuse.
+func (p *Provider) vpcSubnet(ctx context.Context, addr string, s clusterSpec) (string, error) {
 	facts, err := p.InspectNetwork(ctx, providers.NetworkRequest{Region: s.region, VPCID: s.vpc})
 	if err != nil {
-		return "", fmt.Errorf("%s: inspecting the routes of vpc %s: %w", addr, s.vpc, err)
+		return "", fmt.Errorf("%s: inspecting vpc %s: %w", addr, s.vpc, err)
 	}
-	byID := map[string]providers.SubnetFacts{}
-	for _, f := range facts.Subnets {
-		byID[f.ID] = f
+	subnets := slices.DeleteFunc(facts.Subnets, func(f providers.SubnetFacts) bool { return s.zone != "" && f.AvailabilityZone != s.zone })
+	if len(subnets) == 0 {
+		where := "vpc " + s.vpc
+		if s.zone != "" {
+			where += " in zone " + s.zone
+		}
+		return "", fmt.Errorf("%s: no subnet found in %s (region %s); check that the vpc exists and has subnets", addr, where, s.region)
 	}
-	for _, sn := range subnets {
-		if f, ok := byID[awssdk.ToString(sn.SubnetId)]; ok && f.Lacks(s.internalIPs) == "" {
+	slices.SortFunc(subnets, func(a, b providers.SubnetFacts) int {
+		return cmp.Or(strings.Compare(a.AvailabilityZone, b.AvailabilityZone), strings.Compare(a.ID, b.ID))
+	})
+	for _, f := range subnets {
+		if f.Lacks(s.internalIPs) == "" {
 			return f.ID, nil
 		}
 	}
-	return awssdk.ToString(subnets[0].SubnetId), nil
+	return subnets[0].ID, nil
 }
 
 // syncLabels makes every kept node (and its volumes) carry exactly the
