@@ -55,7 +55,7 @@ type Result struct {
 // Err is a summary error, or nil when everything applied.
 func (r *Result) Err() error {
 	var msgs []string
-	for _, addr := range sortedKeys(r.Failed) {
+	for _, addr := range slices.Sorted(maps.Keys(r.Failed)) {
 		msgs = append(msgs, fmt.Sprintf("%s: %v", addr, r.Failed[addr]))
 	}
 	if r.Interrupted {
@@ -424,6 +424,3 @@ func cloneResource(r *state.Resource) *state.Resource {
 	out.Sensitive = append(out.Sensitive, r.Sensitive...)
 	return out
 }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -76,7 +76,7 @@ func Make(in Input) (*Plan, error) {
 			gone[addr] = true
 		}
 	}
-	for _, addr := range sortedKeys(gone) {
+	for _, addr := range slices.Sorted(maps.Keys(gone)) {
 		changes = append(changes, deleteChange(addr, in, prior.Resource(addr), observed[addr]))
 	}
 
@@ -131,7 +131,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 		after, notes = ex.Attrs, ex.Notes
 	}
 	c := &Change{Address: addr, Type: r.Type, Cloud: r.Cloud(), After: after, Notes: notes, ResourceDependsOn: r.DependsOn,
-		Sensitive: sortedKeys(r.Sensitive)}
+		Sensitive: slices.Sorted(maps.Keys(r.Sensitive))}
 	if len(c.Sensitive) == 0 {
 		c.Sensitive = nil
 	}
@@ -146,7 +146,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 		if drifted {
 			c.Reason = fmt.Sprintf("%s was deleted outside skyplan (no object with its tags on %s); it will be created again", addr, pr.Cloud)
 		}
-		for _, k := range sortedKeys(after) {
+		for _, k := range slices.Sorted(maps.Keys(after)) {
 			c.Attrs = append(c.Attrs, AttrChange{Name: k, After: after[k], Sensitive: c.IsSensitive(k)})
 		}
 		return c
@@ -155,7 +155,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 	schema := r.Schema()
 	var forcing []AttrChange
 	stateOnly := true
-	for _, k := range sortedKeys(after) {
+	for _, k := range slices.Sorted(maps.Keys(after)) {
 		have, known := cur.Attrs[k]
 		if k == "cloud" && !known {
 			have, known = cur.Cloud, true
@@ -223,7 +223,7 @@ func deleteChange(addr string, in Input, pr, obs *state.Resource) *Change {
 	default:
 		c.Reason = "no longer in the spec"
 	}
-	for _, k := range sortedKeys(cur.Attrs) {
+	for _, k := range slices.Sorted(maps.Keys(cur.Attrs)) {
 		c.Attrs = append(c.Attrs, AttrChange{Name: k, Before: cur.Attrs[k], Sensitive: c.IsSensitive(k)})
 	}
 	return c
@@ -250,6 +250,3 @@ func isEmpty(v any) bool {
 	}
 	return false
 }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -3,6 +3,8 @@ package planner
 import (
 	"container/heap"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,7 +75,7 @@ func order(changes []*Change) error {
 				deps[d] = true
 			}
 		}
-		c.DependsOn = sortedKeys(deps)
+		c.DependsOn = slices.Sorted(maps.Keys(deps))
 	}
 	if cycle := findCycle(changes, byAddr); cycle != nil {
 		return fmt.Errorf("dependency cycle between planned changes: %s", strings.Join(cycle, " → "))

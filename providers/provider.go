@@ -54,7 +54,7 @@ type ObserveRequest struct {
 type ResourceHint struct {
 	Address string
 	Type    string
-	Attrs   map[string]any
+	Attrs   state.Attrs
 }
 
 // Observer lists the objects this workspace owns on the cloud, grouped into
@@ -81,7 +81,7 @@ type ApplyRequest struct {
 	Address   string
 	Type      string
 	// Desired holds the spec attributes (nil for delete).
-	Desired map[string]any
+	Desired state.Attrs
 	// Prior is what state/observation knew before (nil for create).
 	Prior *state.Resource
 	// Progress reports a human line while a long step runs (may be nil).

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -151,6 +152,20 @@ func (c *Config) ResourcesOn(cloud string) []*Resource {
 		}
 	}
 	return out
+}
+
+// AddressType is TYPE of an address TYPE.NAME.
+func AddressType(addr string) string {
+	t, _, _ := strings.Cut(addr, ".")
+	return t
+}
+
+// AddressName is NAME of an address TYPE.NAME (the whole string when it has no dot).
+func AddressName(addr string) string {
+	if _, n, ok := strings.Cut(addr, "."); ok {
+		return n
+	}
+	return addr
 }
 
 // ParseAddress splits TYPE.NAME.

@@ -36,7 +36,7 @@ type Resource struct {
 	IDs []string `json:"ids,omitempty"`
 	// Attrs use the spec's attribute names; values are string, int64, bool,
 	// []string or map[string]string.
-	Attrs map[string]any `json:"attributes"`
+	Attrs Attrs `json:"attributes"`
 	// Private is provider bookkeeping that is not part of the spec (e.g. the
 	// config hash delivered to a controller, per-node details).
 	Private map[string]string `json:"private,omitempty"`
@@ -133,8 +133,8 @@ func Unmarshal(b []byte) (*State, error) {
 
 // NormalizeAttrs converts JSON-decoded values (json.Number, []any,
 // map[string]any) into the attribute value types.
-func NormalizeAttrs(in map[string]any) map[string]any {
-	out := make(map[string]any, len(in))
+func NormalizeAttrs(in map[string]any) Attrs {
+	out := make(Attrs, len(in))
 	for k, v := range in {
 		out[k] = NormalizeValue(v)
 	}

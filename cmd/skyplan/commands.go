@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -234,7 +236,7 @@ func (c *CheckCmd) Run(g *Globals) error {
 		return err
 	}
 	ctx := g.Context()
-	names := sortedKeys(cfg.Clouds)
+	names := slices.Sorted(maps.Keys(cfg.Clouds))
 	provs, err := buildProviders(ctx, cfg, names)
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/skyplan/skyplan/planner/lint"
 	"github.com/skyplan/skyplan/spec"
@@ -31,7 +33,7 @@ func (c *LintCmd) Run(g *Globals) error {
 		}
 	}
 	if !c.Offline {
-		provs, err := buildProviders(ctx, cfg, sortedKeys(cfg.Clouds))
+		provs, err := buildProviders(ctx, cfg, slices.Sorted(maps.Keys(cfg.Clouds)))
 		if err != nil {
 			return err
 		}

@@ -214,13 +214,10 @@ func (s *session) plan(ctx context.Context, destroy bool, allowReplace []string)
 
 // reportBlocked prints one error per blocked resource; true if any.
 func (s *session) reportBlocked() bool {
-	for _, addr := range sortedKeys(s.blocked) {
+	for _, addr := range slices.Sorted(maps.Keys(s.blocked)) {
 		r := s.cfg.Resource(addr)
 		rng := r.Range("cloud")
 		fmt.Fprintf(s.g.Stderr, "Error: %s (%s:%d): %s\n", addr, rng.Filename, rng.Start.Line, s.blocked[addr])
 	}
 	return len(s.blocked) > 0
 }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -2,6 +2,8 @@ package lint
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -77,7 +79,7 @@ func blocks(cfg *spec.Config) []hcl.Range {
 	for _, r := range cfg.Resources {
 		out = append(out, r.DeclRange)
 	}
-	for _, name := range sortedKeys(cfg.Clouds) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Clouds)) {
 		out = append(out, cfg.Clouds[name].DeclRange)
 	}
 	return out

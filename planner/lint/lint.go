@@ -200,7 +200,7 @@ func (c *Context) capabilityChecks(ctx context.Context) map[string][]providers.C
 		return c.checks
 	}
 	c.checks = map[string][]providers.CapabilityStatus{}
-	for _, name := range sortedKeys(c.Providers) {
+	for _, name := range slices.Sorted(maps.Keys(c.Providers)) {
 		c.checks[name] = c.Providers[name].Check(ctx)
 	}
 	return c.checks
@@ -218,9 +218,6 @@ func (c *Context) capabilityOK(ctx context.Context, cloud string, cp spec.Capabi
 	}
 	return false, fmt.Sprintf("%s does not report a %s capability", cloud, cp)
 }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // firstN lists up to n names and counts the rest.
 func firstN(names []string, n int) string {

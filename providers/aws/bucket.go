@@ -3,8 +3,10 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -42,12 +45,12 @@ func validBucketName(name string) error {
 	return nil
 }
 
-func (p *Provider) parseBucketSpec(ctx context.Context, addr string, d map[string]any) (bucketSpec, error) {
+func (p *Provider) parseBucketSpec(ctx context.Context, addr string, d state.Attrs) (bucketSpec, error) {
 	s := bucketSpec{
-		name:       attrString(d, "name"),
-		region:     attrString(d, "region"),
-		versioning: attrBool(d, "versioning"),
-		labels:     attrStringMap(d, "labels"),
+		name:       d.String("name"),
+		region:     d.String("region"),
+		versioning: d.Bool("versioning"),
+		labels:     d.StringMap("labels"),
 	}
 	if s.name == "" {
 		return s, fmt.Errorf("%s: name is not set", addr)
@@ -212,7 +215,7 @@ func (p *Provider) createBucket(ctx context.Context, client *s3.Client, req prov
 
 func s3Tags(m map[string]string) []s3types.Tag {
 	out := make([]s3types.Tag, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, s3types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
 	}
 	return out
@@ -220,30 +223,30 @@ func s3Tags(m map[string]string) []s3types.Tag {
 
 // bucketResource builds the resource; base (desired or prior attributes)
 // keeps what S3 does not report, such as force_destroy.
-func bucketResource(addr, name, region string, versioning bool, labels map[string]string, base map[string]any) *state.Resource {
+func bucketResource(addr, name, region string, versioning bool, labels map[string]string, base state.Attrs) *state.Resource {
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	attrs := providers.Overlay(base, map[string]any{"cloud": CloudName, "name": name, "region": region, "versioning": versioning, "labels": labels})
-	return &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, IDs: []string{name}, Attrs: attrs}
+	return &state.Resource{Address: addr, Type: spec.AddressType(addr), Cloud: CloudName, IDs: []string{name}, Attrs: attrs}
 }
 
 func (p *Provider) deleteBucket(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
 	if req.Prior == nil {
 		return nil, fmt.Errorf("%s: delete needs the prior state of the bucket", req.Address)
 	}
-	name := attrString(req.Prior.Attrs, "name")
+	name := req.Prior.Attrs.String("name")
 	if name == "" && len(req.Prior.IDs) > 0 {
 		name = req.Prior.IDs[0]
 	}
 	if name == "" {
 		return req.Prior, fmt.Errorf("%s: prior state names no bucket", req.Address)
 	}
-	region := attrString(req.Prior.Attrs, "region")
+	region := req.Prior.Attrs.String("region")
 	if region == "" {
 		region = p.defaultRegion(ctx)
 	}
-	force := attrBool(req.Prior.Attrs, "force_destroy") || attrBool(req.Desired, "force_destroy")
+	force := req.Prior.Attrs.Bool("force_destroy") || req.Desired.Bool("force_destroy")
 	client, err := p.s3Client(ctx, region)
 	if err != nil {
 		return req.Prior, err

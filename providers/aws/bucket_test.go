@@ -20,7 +20,7 @@ func bucketAttrs(name string) map[string]any {
 	return map[string]any{"cloud": "aws", "name": name, "region": "us-east-1", "versioning": false, "force_destroy": false}
 }
 
-func applyBucket(t *testing.T, p *Provider, ws, addr string, op providers.Operation, desired map[string]any, prior *state.Resource) (*state.Resource, error) {
+func applyBucket(t *testing.T, p *Provider, ws, addr string, op providers.Operation, desired state.Attrs, prior *state.Resource) (*state.Resource, error) {
 	t.Helper()
 	return p.Apply(testCtx(t), providers.ApplyRequest{Op: op, Workspace: ws, Address: addr, Type: spec.TypeBucket, Desired: desired, Prior: prior})
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -65,24 +66,24 @@ type clusterSpec struct {
 	userData   string
 }
 
-func (p *Provider) parseClusterSpec(ctx context.Context, addr string, d map[string]any) (clusterSpec, error) {
+func (p *Provider) parseClusterSpec(ctx context.Context, addr string, d state.Attrs) (clusterSpec, error) {
 	s := clusterSpec{
-		name:         nameOfAddress(addr),
-		region:       attrString(d, "region"),
-		zone:         attrString(d, "zone"),
-		instanceType: attrString(d, "instance_type"),
-		image:        attrString(d, "image"),
-		subnet:       attrString(d, "subnet"),
-		vpc:          attrString(d, "vpc"),
-		useSpot:      attrBool(d, "use_spot"),
-		internalIPs:  attrBool(d, "use_internal_ips"),
-		labels:       attrStringMap(d, "labels"),
+		name:         spec.AddressName(addr),
+		region:       d.String("region"),
+		zone:         d.String("zone"),
+		instanceType: d.String("instance_type"),
+		image:        d.String("image"),
+		subnet:       d.String("subnet"),
+		vpc:          d.String("vpc"),
+		useSpot:      d.Bool("use_spot"),
+		internalIPs:  d.Bool("use_internal_ips"),
+		labels:       d.StringMap("labels"),
 		nodes:        1,
 	}
 	if s.instanceType == "" {
 		return s, fmt.Errorf("%s: instance_type is not set (set it, or accelerators for the spec loader to resolve)", addr)
 	}
-	if n, ok := attrInt(d, "nodes"); ok {
+	if n, ok := d.Int("nodes"); ok {
 		s.nodes = n
 	}
 	if s.nodes < 0 {
@@ -99,13 +100,13 @@ func (p *Provider) parseClusterSpec(ctx context.Context, addr string, d map[stri
 	if s.region == "" {
 		s.region = p.defaultRegion(ctx)
 	}
-	if size, ok := attrInt(d, "disk_size"); ok {
+	if size, ok := d.Int("disk_size"); ok {
 		if size < 1 || size > 64*1024 {
 			return s, fmt.Errorf("%s: disk_size = %d GB; EBS volumes are 1 to 65536 GB", addr, size)
 		}
 		s.diskSize = size
 	}
-	if tier := attrString(d, "disk_tier"); tier != "" {
+	if tier := d.String("disk_tier"); tier != "" {
 		disk, err := catalog.ResolveDisk(CloudName, s.instanceType, tier, s.diskSize)
 		if err != nil {
 			return s, fmt.Errorf("%s: %w", addr, err)
@@ -307,7 +308,7 @@ func tagMap(tags []ec2types.Tag) map[string]string {
 
 func ec2Tags(m map[string]string) []ec2types.Tag {
 	out := make([]ec2types.Tag, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, ec2types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
 	}
 	return out
@@ -353,14 +354,14 @@ func describeAll(ctx context.Context, client *ec2.Client, in *ec2.DescribeInstan
 // clientToken makes a retried RunInstances idempotent on real EC2. It covers
 // the node's identity, the desired attributes and the instances that already
 // held this index, so a replacement after a delete gets a fresh token.
-func clientToken(workspace, addr string, index int, desired map[string]any, previous []string) string {
+func clientToken(workspace, addr string, index int, desired state.Attrs, previous []string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00", workspace, addr, index)
-	for _, k := range sortedKeys(desired) {
+	for _, k := range slices.Sorted(maps.Keys(desired)) {
 		v := desired[k]
 		if m, ok := v.(map[string]string); ok {
 			var parts []string
-			for _, mk := range sortedKeys(m) {
+			for _, mk := range slices.Sorted(maps.Keys(m)) {
 				parts = append(parts, mk+"="+m[mk])
 			}
 			v = parts
@@ -559,7 +560,7 @@ func (p *Provider) syncLabels(ctx context.Context, client *ec2.Client, addr, reg
 	}
 	if len(stale) > 0 {
 		var keys []ec2types.Tag
-		for _, k := range sortedKeys(stale) {
+		for _, k := range slices.Sorted(maps.Keys(stale)) {
 			keys = append(keys, ec2types.Tag{Key: awssdk.String(k)})
 		}
 		if _, err := client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: resources, Tags: keys}); err != nil {
@@ -614,14 +615,14 @@ func (p *Provider) terminate(ctx context.Context, client *ec2.Client, addr, regi
 // deleteCluster terminates every node the ownership tags name, plus prior
 // IDs that still carry this workspace's and address's tags.
 func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
-	var priorAttrs map[string]any
+	var priorAttrs state.Attrs
 	var priorIDs []string
 	if req.Prior != nil {
 		priorAttrs, priorIDs = req.Prior.Attrs, req.Prior.IDs
 	}
-	region := attrString(priorAttrs, "region")
-	if region == "" && attrString(priorAttrs, "zone") != "" {
-		region = regionOfZone(attrString(priorAttrs, "zone"))
+	region := priorAttrs.String("region")
+	if region == "" && priorAttrs.String("zone") != "" {
+		region = regionOfZone(priorAttrs.String("zone"))
 	}
 	if region == "" {
 		region = p.defaultRegion(ctx)
@@ -669,9 +670,9 @@ func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest
 // clusterResource builds the resource from live nodes keyed by index. base
 // (desired or prior attributes) supplies what EC2 does not report, such as
 // disk_tier; observed values override it.
-func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base map[string]any) *state.Resource {
+func clusterResource(addr, region string, nodes map[int]ec2types.Instance, base state.Attrs) *state.Resource {
 	attrs := providers.Overlay(base, observedClusterAttrs(region, nodes))
-	res := &state.Resource{Address: addr, Type: typeOfAddress(addr), Cloud: CloudName, Attrs: attrs, IDs: []string{}}
+	res := &state.Resource{Address: addr, Type: spec.AddressType(addr), Cloud: CloudName, Attrs: attrs, IDs: []string{}}
 	var stopped []providers.StoppedNode
 	for _, idx := range sortedInts(nodes) {
 		inst := nodes[idx]

@@ -21,7 +21,7 @@ import (
 	"github.com/skyplan/skyplan/state"
 )
 
-func applyCluster(t *testing.T, p *Provider, ws, addr string, op providers.Operation, desired map[string]any, prior *state.Resource) *state.Resource {
+func applyCluster(t *testing.T, p *Provider, ws, addr string, op providers.Operation, desired state.Attrs, prior *state.Resource) *state.Resource {
 	t.Helper()
 	res, err := p.Apply(testCtx(t), providers.ApplyRequest{Op: op, Workspace: ws, Address: addr, Type: spec.TypeCluster, Desired: desired, Prior: prior})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/skyplan/skyplan/state"
 )
 
 // A jobs_controller is one EC2 instance. Its configuration (the jobs bucket
@@ -27,9 +28,9 @@ type ControllerConfig struct {
 	JobClouds []string `json:"job_clouds"`
 }
 
-func controllerConfig(workspace string, desired map[string]any) ControllerConfig {
-	jc, _ := desired["job_clouds"].([]string)
-	return ControllerConfig{Workspace: workspace, Bucket: attrString(desired, "bucket"), JobClouds: jc}
+func controllerConfig(workspace string, desired state.Attrs) ControllerConfig {
+	jc := desired.StringList("job_clouds")
+	return ControllerConfig{Workspace: workspace, Bucket: desired.String("bucket"), JobClouds: jc}
 }
 
 func (c ControllerConfig) tags() map[string]string {

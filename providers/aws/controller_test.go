@@ -15,7 +15,7 @@ import (
 	"github.com/skyplan/skyplan/state"
 )
 
-func applyController(t *testing.T, p *Provider, ws string, op providers.Operation, desired map[string]any, prior *state.Resource) *state.Resource {
+func applyController(t *testing.T, p *Provider, ws string, op providers.Operation, desired state.Attrs, prior *state.Resource) *state.Resource {
 	t.Helper()
 	res, err := p.Apply(testCtx(t), providers.ApplyRequest{Op: op, Workspace: ws, Address: "jobs_controller.main", Type: spec.TypeJobsController, Desired: desired, Prior: prior})
 	if err != nil {

@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -68,7 +70,7 @@ func (p *Provider) InspectNetwork(ctx context.Context, req providers.NetworkRequ
 	explicit := map[string]ec2types.RouteTable{} // subnet → table
 	mainOf := map[string]ec2types.RouteTable{}   // vpc → main table
 	tables := ec2.NewDescribeRouteTablesPaginator(client, &ec2.DescribeRouteTablesInput{
-		Filters: []ec2types.Filter{filter("vpc-id", sortedKeys(vpcSet)...)},
+		Filters: []ec2types.Filter{filter("vpc-id", slices.Sorted(maps.Keys(vpcSet))...)},
 	})
 	for tables.HasMorePages() {
 		page, err := tables.NextPage(ctx)
@@ -89,7 +91,7 @@ func (p *Provider) InspectNetwork(ctx context.Context, req providers.NetworkRequ
 
 	facts.InternetGateways = map[string]string{}
 	igws := ec2.NewDescribeInternetGatewaysPaginator(client, &ec2.DescribeInternetGatewaysInput{
-		Filters: []ec2types.Filter{filter("attachment.vpc-id", sortedKeys(vpcSet)...)},
+		Filters: []ec2types.Filter{filter("attachment.vpc-id", slices.Sorted(maps.Keys(vpcSet))...)},
 	})
 	for igws.HasMorePages() {
 		page, err := igws.NextPage(ctx)

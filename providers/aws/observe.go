@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -72,22 +74,22 @@ func (p *Provider) scanPlan(ctx context.Context, hints []providers.ResourceHint)
 		set[r] = true
 	}
 	for _, h := range hints {
-		if c := attrString(h.Attrs, "cloud"); c != "" && c != CloudName {
+		if c := h.Attrs.String("cloud"); c != "" && c != CloudName {
 			continue
 		}
 		switch h.Type {
 		case spec.TypeCluster, spec.TypeJobsController:
 			compute = true
-			if r := attrString(h.Attrs, "region"); r != "" {
+			if r := h.Attrs.String("region"); r != "" {
 				set[r] = true
-			} else if z := attrString(h.Attrs, "zone"); z != "" {
+			} else if z := h.Attrs.String("zone"); z != "" {
 				set[regionOfZone(z)] = true
 			}
 		case spec.TypeBucket:
 			storage = true
 		}
 	}
-	return sortedKeys(set), compute, storage
+	return slices.Sorted(maps.Keys(set)), compute, storage
 }
 
 // observeInstances groups a region's owned, live instances by address.
@@ -111,7 +113,7 @@ func (p *Provider) observeInstances(ctx context.Context, region, workspace strin
 		}
 	}
 	var out []*state.Resource
-	for _, addr := range sortedKeys(byAddr) {
+	for _, addr := range slices.Sorted(maps.Keys(byAddr)) {
 		out = append(out, clusterResource(addr, region, indexNodes(byAddr[addr]), nil))
 	}
 	return out, nil
@@ -135,14 +137,14 @@ func mergeByAddress(rs []*state.Resource) []*state.Resource {
 		if st := providers.DecodeStoppedNodes(b.Private[providers.AttrStoppedNodes]); len(st) > 0 {
 			providers.RecordStoppedNodes(a, append(providers.DecodeStoppedNodes(a.Private[providers.AttrStoppedNodes]), st...))
 		}
-		if n, ok := attrInt(a.Attrs, "nodes"); ok {
-			m, _ := attrInt(b.Attrs, "nodes")
+		if n, ok := a.Attrs.Int("nodes"); ok {
+			m, _ := b.Attrs.Int("nodes")
 			a.Attrs["nodes"] = n + m
 		}
 		byAddr[r.Address] = a
 	}
 	out := make([]*state.Resource, 0, len(byAddr))
-	for _, k := range sortedKeys(byAddr) {
+	for _, k := range slices.Sorted(maps.Keys(byAddr)) {
 		out = append(out, byAddr[k])
 	}
 	return out

@@ -50,8 +50,8 @@ func TestObserveBatchesOneDescribePerRegion(t *testing.T) {
 
 	summary := map[string]string{}
 	for _, r := range got {
-		n, _ := attrInt(r.Attrs, "nodes")
-		summary[r.Address] = r.Type + "/" + attrString(r.Attrs, "region") + "/" + string(rune('0'+n))
+		n, _ := r.Attrs.Int("nodes")
+		summary[r.Address] = r.Type + "/" + r.Attrs.String("region") + "/" + string(rune('0'+n))
 	}
 	want := map[string]string{
 		"cluster.east":         "cluster/us-east-1/3",

@@ -184,64 +184,6 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 	return nil, fmt.Errorf("%s: the aws provider does not manage resources of type %q", req.Address, req.Type)
 }
 
-// typeOfAddress returns TYPE of an address TYPE.NAME.
-func typeOfAddress(addr string) string {
-	t, _, _ := strings.Cut(addr, ".")
-	return t
-}
-
-// nameOfAddress returns NAME of an address TYPE.NAME.
-func nameOfAddress(addr string) string {
-	if _, n, ok := strings.Cut(addr, "."); ok {
-		return n
-	}
-	return addr
-}
-
-// Attribute readers: values are plain Go per the spec contract; numbers may
-// arrive as int or float64 from JSON state, so accept those too.
-
-func attrString(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
-}
-
-func attrInt(m map[string]any, k string) (int64, bool) {
-	switch v := m[k].(type) {
-	case int64:
-		return v, true
-	case int:
-		return int64(v), true
-	case float64:
-		return int64(v), true
-	}
-	return 0, false
-}
-
-func attrBool(m map[string]any, k string) bool {
-	b, _ := m[k].(bool)
-	return b
-}
-
-func attrStringMap(m map[string]any, k string) map[string]string {
-	switch v := m[k].(type) {
-	case map[string]string:
-		return v
-	case map[string]any:
-		out := make(map[string]string, len(v))
-		for k, x := range v {
-			if s, ok := x.(string); ok {
-				out[k] = s
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
-
 // reservedTag reports tag keys skyplan or AWS own, which labels may not use.
 func reservedTag(k string) bool {
 	switch k {
@@ -263,7 +205,7 @@ func userLabels(tags map[string]string) map[string]string {
 }
 
 func validateLabels(addr string, labels map[string]string) error {
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if reservedTag(k) {
 			return fmt.Errorf("%s: labels: key %q is reserved (skyplan ownership tags, Name and aws: keys are set by skyplan/AWS)", addr, k)
 		}

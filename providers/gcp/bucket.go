@@ -11,6 +11,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -39,7 +40,7 @@ func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) 
 	case providers.OpCreate:
 		return p.createBucket(ctx, client, req)
 	case providers.OpUpdate:
-		name := attrString(req.Desired, "name")
+		name := req.Desired.String("name")
 		if err := validBucketName(req.Address, name); err != nil {
 			return nil, err
 		}
@@ -50,22 +51,22 @@ func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) 
 
 func (p *Provider) createBucket(ctx context.Context, client *storage.Client, req providers.ApplyRequest) (*state.Resource, error) {
 	d := req.Desired
-	name := attrString(d, "name")
+	name := d.String("name")
 	if err := validBucketName(req.Address, name); err != nil {
 		return nil, err
 	}
-	user := attrMap(d, "labels")
+	user := d.StringMap("labels")
 	if err := validateUserLabels(req.Address, user); err != nil {
 		return nil, err
 	}
-	location := attrString(d, "location")
+	location := d.String("location")
 	if location == "" {
 		location = "US"
 	}
 	attrs := &storage.BucketAttrs{
 		Location:          location,
-		StorageClass:      strings.ToUpper(attrString(d, "storage_class")),
-		VersioningEnabled: attrBool(d, "versioning"),
+		StorageClass:      strings.ToUpper(d.String("storage_class")),
+		VersioningEnabled: d.Bool("versioning"),
 		Labels:            ownedLabels(req.Workspace, req.Address, user),
 	}
 	err := client.Bucket(name).Create(ctx, p.project, attrs)
@@ -86,7 +87,7 @@ func (p *Provider) createBucket(ctx context.Context, client *storage.Client, req
 
 func (p *Provider) updateBucket(ctx context.Context, client *storage.Client, req providers.ApplyRequest, name string) (*state.Resource, error) {
 	d := req.Desired
-	user := attrMap(d, "labels")
+	user := d.StringMap("labels")
 	if err := validateUserLabels(req.Address, user); err != nil {
 		return nil, err
 	}
@@ -98,8 +99,8 @@ func (p *Provider) updateBucket(ctx context.Context, client *storage.Client, req
 	if !ownedBy(cur.Labels, req.Workspace, req.Address) {
 		return nil, fmt.Errorf("%s: refusing to change bucket %s: it is not labelled as owned by skyplan workspace %q and %s", req.Address, name, req.Workspace, req.Address)
 	}
-	upd := storage.BucketAttrsToUpdate{VersioningEnabled: attrBool(d, "versioning")}
-	if sc := attrString(d, "storage_class"); sc != "" && !strings.EqualFold(sc, cur.StorageClass) {
+	upd := storage.BucketAttrsToUpdate{VersioningEnabled: d.Bool("versioning")}
+	if sc := d.String("storage_class"); sc != "" && !strings.EqualFold(sc, cur.StorageClass) {
 		upd.StorageClass = strings.ToUpper(sc)
 	}
 	want := ownedLabels(req.Workspace, req.Address, user)
@@ -122,10 +123,10 @@ func (p *Provider) updateBucket(ctx context.Context, client *storage.Client, req
 
 func (p *Provider) deleteBucket(ctx context.Context, client *storage.Client, req providers.ApplyRequest) error {
 	name := ""
-	var prior map[string]any
+	var prior state.Attrs
 	if req.Prior != nil {
 		prior = req.Prior.Attrs
-		name = attrString(prior, "name")
+		name = prior.String("name")
 		if name == "" && len(req.Prior.IDs) > 0 {
 			name = req.Prior.IDs[0]
 		}
@@ -144,7 +145,7 @@ func (p *Provider) deleteBucket(ctx context.Context, client *storage.Client, req
 	if !ownedBy(cur.Labels, req.Workspace, req.Address) {
 		return fmt.Errorf("%s: refusing to delete bucket %s: it is not labelled as owned by skyplan workspace %q and %s", req.Address, name, req.Workspace, req.Address)
 	}
-	force := attrBool(prior, "force_destroy")
+	force := prior.Bool("force_destroy")
 	it := b.Objects(ctx, &storage.Query{Versions: true})
 	deleted := 0
 	for {
@@ -176,10 +177,10 @@ func (p *Provider) deleteBucket(ctx context.Context, client *storage.Client, req
 }
 
 // readBucket reads one bucket back after a change.
-func (p *Provider) readBucket(ctx context.Context, client *storage.Client, address, name string, desired map[string]any) (*state.Resource, error) {
+func (p *Provider) readBucket(ctx context.Context, client *storage.Client, address, name string, desired state.Attrs) (*state.Resource, error) {
 	attrs, err := client.Bucket(name).Attrs(ctx)
 	if err != nil {
-		return &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName, IDs: []string{name}, Attrs: desired},
+		return &state.Resource{Address: address, Type: spec.AddressType(address), Cloud: CloudName, IDs: []string{name}, Attrs: desired},
 			p.apiError(address, "reading bucket "+name, "storage", err)
 	}
 	r := bucketResource(address, attrs, desired)
@@ -188,14 +189,14 @@ func (p *Provider) readBucket(ctx context.Context, client *storage.Client, addre
 }
 
 // bucketResource describes a bucket in spec terms.
-func bucketResource(address string, b *storage.BucketAttrs, hint map[string]any) *state.Resource {
+func bucketResource(address string, b *storage.BucketAttrs, hint state.Attrs) *state.Resource {
 	return &state.Resource{
-		Address: address, Type: typeOfAddress(address), Cloud: CloudName, IDs: []string{b.Name},
+		Address: address, Type: spec.AddressType(address), Cloud: CloudName, IDs: []string{b.Name},
 		Attrs: map[string]any{
 			"cloud":         CloudName,
 			"name":          b.Name,
-			"location":      sameSpelling(b.Location, attrString(hint, "location")),
-			"storage_class": sameSpelling(b.StorageClass, attrString(hint, "storage_class")),
+			"location":      sameSpelling(b.Location, hint.String("location")),
+			"storage_class": sameSpelling(b.StorageClass, hint.String("storage_class")),
 			"versioning":    b.VersioningEnabled,
 			"labels":        userLabels(b.Labels),
 		},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/skyplan/skyplan/state"
 	compute "google.golang.org/api/compute/v1"
 )
 
@@ -19,12 +20,12 @@ type controllerConfig struct {
 	JobClouds []string `json:"job_clouds"`
 }
 
-func controllerMetadata(workspace string, desired map[string]any) string {
-	jc, _ := desired["job_clouds"].([]string)
+func controllerMetadata(workspace string, desired state.Attrs) string {
+	jc := desired.StringList("job_clouds")
 	if jc == nil {
 		jc = []string{}
 	}
-	b, _ := json.Marshal(controllerConfig{Workspace: workspace, Bucket: attrString(desired, "bucket"), JobClouds: jc})
+	b, _ := json.Marshal(controllerConfig{Workspace: workspace, Bucket: desired.String("bucket"), JobClouds: jc})
 	return string(b)
 }
 

@@ -50,10 +50,10 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 	d := req.Desired
 	s := &gceSpec{
 		address: req.Address, workspace: req.Workspace,
-		zone: attrString(d, "zone"), machineType: attrString(d, "instance_type"),
-		image: attrString(d, "image"), vpc: attrString(d, "vpc"), subnet: attrString(d, "subnet"),
-		spot: attrBool(d, "use_spot"), internalIPs: attrBool(d, "use_internal_ips"),
-		user: attrMap(d, "labels"),
+		zone: d.String("zone"), machineType: d.String("instance_type"),
+		image: d.String("image"), vpc: d.String("vpc"), subnet: d.String("subnet"),
+		spot: d.Bool("use_spot"), internalIPs: d.Bool("use_internal_ips"),
+		user: d.StringMap("labels"),
 	}
 	if s.zone == "" {
 		return nil, fmt.Errorf(`%s: zone is required on gcp, e.g. zone = "us-central1-a"`, req.Address)
@@ -61,7 +61,7 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 	if s.machineType == "" {
 		return nil, fmt.Errorf(`%s: instance_type is required on gcp (or accelerators, which the spec resolves to one), e.g. instance_type = "a2-highgpu-8g"`, req.Address)
 	}
-	nodes, ok := attrInt(d, "nodes")
+	nodes, ok := d.Int("nodes")
 	if !ok {
 		nodes = 1
 	}
@@ -73,11 +73,11 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 		s.nodes = 1
 		s.controllerConfig = controllerMetadata(req.Workspace, d)
 	}
-	s.diskSize, ok = attrInt(d, "disk_size")
+	s.diskSize, ok = d.Int("disk_size")
 	if !ok {
 		s.diskSize = 256
 	}
-	tier := attrString(d, "disk_tier")
+	tier := d.String("disk_tier")
 	if tier == "" {
 		tier = "medium"
 	}
@@ -220,7 +220,7 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 		}
 	}
 	if len(down) > 0 {
-		errs = append(errs, p.forEach(ctx, sortedKeys(down), func(ctx context.Context, name string) error {
+		errs = append(errs, p.forEach(ctx, slices.Sorted(maps.Keys(down)), func(ctx context.Context, name string) error {
 			return p.restartInstance(ctx, svc, req, s, down[name])
 		}))
 	}
@@ -473,7 +473,7 @@ func (p *Provider) deleteInstances(ctx context.Context, svc *compute.Service, ad
 	for _, inst := range insts {
 		byName[lastSegment(inst.Zone)+"/"+inst.Name] = inst
 	}
-	return p.forEach(ctx, sortedKeys(byName), func(ctx context.Context, key string) error {
+	return p.forEach(ctx, slices.Sorted(maps.Keys(byName)), func(ctx context.Context, key string) error {
 		inst := byName[key]
 		zone := lastSegment(inst.Zone)
 		what := fmt.Sprintf("deleting instance %s in zone %s", inst.Name, zone)
@@ -524,7 +524,7 @@ func (p *Provider) listAggregatedInstances(ctx context.Context, svc *compute.Ser
 			call.MaxResults(p.pageSize)
 		}
 		return call.Pages(ctx, func(l *compute.InstanceAggregatedList) error {
-			for _, scope := range sortedKeys(l.Items) {
+			for _, scope := range slices.Sorted(maps.Keys(l.Items)) {
 				out = append(out, l.Items[scope].Instances...)
 			}
 			return nil
@@ -567,7 +567,7 @@ func (p *Provider) listDisks(ctx context.Context, svc *compute.Service, zone, fi
 }
 
 // observeGCEAddress reads back one cluster after a change.
-func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, zone, workspace, address string, desired map[string]any) (*state.Resource, error) {
+func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, zone, workspace, address string, desired state.Attrs) (*state.Resource, error) {
 	filter := ownershipFilter(workspace, address)
 	insts, err := p.listZoneInstances(ctx, svc, zone, filter)
 	if err != nil {
@@ -593,7 +593,7 @@ func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, 
 // gceResource describes one cluster's instances in spec terms. hint holds
 // the desired attributes, used only to pick equivalent spellings (a tier that
 // resolves to the observed disk) and to surface drift on any node.
-func gceResource(address, workspace string, insts []*compute.Instance, disks map[string]*compute.Disk, hint map[string]any) *state.Resource {
+func gceResource(address, workspace string, insts []*compute.Instance, disks map[string]*compute.Disk, hint state.Attrs) *state.Resource {
 	sort.SliceStable(insts, func(a, b int) bool {
 		ia, ib := nodeIndex(insts[a].Name, address, workspace), nodeIndex(insts[b].Name, address, workspace)
 		if ia != ib {
@@ -607,7 +607,7 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 			running++
 		}
 	}
-	r := &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName, Attrs: map[string]any{"cloud": CloudName, "nodes": int64(running)},
+	r := &state.Resource{Address: address, Type: spec.AddressType(address), Cloud: CloudName, Attrs: map[string]any{"cloud": CloudName, "nodes": int64(running)},
 		Private: map[string]string{"kind": "gce"}}
 	if len(insts) == 0 {
 		return r
@@ -640,14 +640,14 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 	if len(first.NetworkInterfaces) > 0 {
 		nic := first.NetworkInterfaces[0]
 		a["use_internal_ips"] = len(nic.AccessConfigs) == 0
-		a["vpc"] = sameResource(nic.Network, attrString(hint, "vpc"))
+		a["vpc"] = sameResource(nic.Network, hint.String("vpc"))
 		if nic.Subnetwork != "" {
-			a["subnet"] = sameResource(nic.Subnetwork, attrString(hint, "subnet"))
+			a["subnet"] = sameResource(nic.Subnetwork, hint.String("subnet"))
 		}
 	}
 	// Labels: a node whose labels drifted from the spec shows, not just node 0.
 	labels := userLabels(first.Labels)
-	if want := attrMap(hint, "labels"); want != nil || hint["labels"] != nil {
+	if want := hint.StringMap("labels"); want != nil || hint["labels"] != nil {
 		for _, inst := range insts {
 			if ul := userLabels(inst.Labels); !maps.Equal(ul, want) {
 				labels = ul
@@ -676,7 +676,7 @@ func gceResource(address, workspace string, insts []*compute.Instance, disks map
 		}
 		if ok {
 			observed := catalog.Disk{Type: lastSegment(disk.Type), IOPS: disk.ProvisionedIops}
-			if tier := tierOf(machineType, observed, size, attrString(hint, "disk_tier")); tier != "" {
+			if tier := tierOf(machineType, observed, size, hint.String("disk_tier")); tier != "" {
 				a["disk_tier"] = tier
 			}
 		}

@@ -16,9 +16,9 @@ import (
 	"github.com/skyplan/skyplan/state"
 )
 
-func apply(t *testing.T, p *Provider, op providers.Operation, addr string, desired map[string]any, prior *state.Resource) *state.Resource {
+func apply(t *testing.T, p *Provider, op providers.Operation, addr string, desired state.Attrs, prior *state.Resource) *state.Resource {
 	t.Helper()
-	res, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: op, Workspace: p.workspace, Address: addr, Type: typeOfAddress(addr), Desired: desired, Prior: prior})
+	res, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: op, Workspace: p.workspace, Address: addr, Type: spec.AddressType(addr), Desired: desired, Prior: prior})
 	if err != nil {
 		t.Fatalf("%s %s: %v", op, addr, err)
 	}
@@ -39,7 +39,7 @@ func observe(t *testing.T, p *Provider, hints ...providers.ResourceHint) map[str
 }
 
 func hint(addr string, attrs map[string]any) providers.ResourceHint {
-	return providers.ResourceHint{Address: addr, Type: typeOfAddress(addr), Attrs: attrs}
+	return providers.ResourceHint{Address: addr, Type: spec.AddressType(addr), Attrs: attrs}
 }
 
 func TestObserveIsOneAggregatedListFollowingPages(t *testing.T) {
@@ -327,7 +327,7 @@ func TestInvalidInputFailsBeforeAnyCall(t *testing.T) {
 	tests := []struct {
 		name    string
 		addr    string
-		desired map[string]any
+		desired state.Attrs
 		want    []string
 	}{
 		{"missing zone", "cluster.a", with("zone", ""), []string{"cluster.a", "zone is required"}},
@@ -347,7 +347,7 @@ func TestInvalidInputFailsBeforeAnyCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e.fake.ResetRequests()
-			_, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpCreate, Workspace: "prod", Address: tt.addr, Type: typeOfAddress(tt.addr), Desired: tt.desired})
+			_, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpCreate, Workspace: "prod", Address: tt.addr, Type: spec.AddressType(tt.addr), Desired: tt.desired})
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -3,11 +3,14 @@ package gcp
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
 )
 
 var (
@@ -22,7 +25,7 @@ const maxLabels = 64
 // a valid GCE instance / TPU node name ([a-z]([-a-z0-9]*[a-z0-9])?, ≤63).
 // Long names are cut and suffixed with a hash so they stay distinct.
 func nodeName(address, workspace string, i int) string {
-	base := sanitizeName(nameOfAddress(address)) + "-" + sanitizeName(workspace)
+	base := sanitizeName(spec.AddressName(address)) + "-" + sanitizeName(workspace)
 	base = strings.Trim(base, "-")
 	if base == "" || base[0] < 'a' || base[0] > 'z' {
 		base = "sky-" + base
@@ -72,7 +75,7 @@ func validateUserLabels(address string, labels map[string]string) error {
 	if len(labels)+3 > maxLabels {
 		return fmt.Errorf("%s: %d labels, but GCP allows %d per resource and skyplan adds 3", address, len(labels), maxLabels)
 	}
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		switch {
 		case strings.HasPrefix(k, "skyplan-"):

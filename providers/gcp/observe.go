@@ -112,15 +112,15 @@ func (p *Provider) scanPlan(hints []providers.ResourceHint) scanPlan {
 	zones := map[string]bool{}
 	var addrs []string
 	for _, h := range hints {
-		if c := attrString(h.Attrs, "cloud"); c != "" && c != CloudName {
+		if c := h.Attrs.String("cloud"); c != "" && c != CloudName {
 			continue
 		}
 		s.hints[h.Address] = h.Attrs
 		addrs = append(addrs, h.Address)
 		switch h.Type {
 		case spec.TypeCluster, spec.TypeJobsController:
-			if catalog.IsTPU(attrString(h.Attrs, "accelerators")) {
-				if z := attrString(h.Attrs, "zone"); z != "" {
+			if catalog.IsTPU(h.Attrs.String("accelerators")) {
+				if z := h.Attrs.String("zone"); z != "" {
 					zones[z] = true
 				}
 				continue
@@ -130,7 +130,7 @@ func (p *Provider) scanPlan(hints []providers.ResourceHint) scanPlan {
 			s.storage, s.storageNeeded = true, true
 		}
 	}
-	s.tpuZones = sortedKeys(zones)
+	s.tpuZones = slices.Sorted(maps.Keys(zones))
 	if len(zones) > 0 {
 		s.tpu, s.tpuNeeded = true, true
 	}
@@ -169,7 +169,7 @@ func (p *Provider) observeGCE(ctx context.Context, ws string, plan scanPlan) ([]
 		return nil, p.apiError("gcp", "disks.aggregatedList", "compute", err)
 	}
 	var out []*state.Resource
-	for _, addr := range sortedKeys(byAddr) {
+	for _, addr := range slices.Sorted(maps.Keys(byAddr)) {
 		out = append(out, gceResource(addr, ws, byAddr[addr], disks, plan.hints[addr]))
 	}
 	return out, nil

@@ -15,12 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -305,35 +303,6 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 
 // --- attribute helpers ---------------------------------------------------------
 
-func attrString(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-
-func attrBool(m map[string]any, k string) bool { b, _ := m[k].(bool); return b }
-
-func attrInt(m map[string]any, k string) (int64, bool) {
-	switch v := state.NormalizeValue(m[k]).(type) {
-	case int64:
-		return v, true
-	}
-	return 0, false
-}
-
-func attrMap(m map[string]any, k string) map[string]string {
-	v, _ := state.NormalizeValue(m[k]).(map[string]string)
-	return v
-}
-
-func nameOfAddress(addr string) string {
-	if _, n, ok := strings.Cut(addr, "."); ok {
-		return n
-	}
-	return addr
-}
-
-func typeOfAddress(addr string) string {
-	t, _, _ := strings.Cut(addr, ".")
-	return t
-}
-
 func regionOfZone(zone string) string {
 	if i := strings.LastIndex(zone, "-"); i > 0 {
 		return zone[:i]
@@ -342,9 +311,6 @@ func regionOfZone(zone string) string {
 }
 
 func lastSegment(u string) string { return u[strings.LastIndex(u, "/")+1:] }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // sameSpelling returns the desired spelling of a value the API normalises
 // (case of locations, storage classes), so equal values never show as drift.

@@ -54,7 +54,7 @@ func powerOpDone(t *testing.T, p *Provider, verb, name string) {
 
 // wantNotes checks the notes Expand writes for cluster NAME with desired
 // attributes against what was observed.
-func wantNotes(t *testing.T, p *Provider, name string, desired map[string]any, obs *state.Resource, want ...string) {
+func wantNotes(t *testing.T, p *Provider, name string, desired state.Attrs, obs *state.Resource, want ...string) {
 	t.Helper()
 	_, notes, err := p.Expand(ctxT(t), &spec.Resource{Type: spec.TypeCluster, Name: name, Attrs: desired}, obs)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skyplan/skyplan/internal/catalog"
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -20,10 +21,10 @@ import (
 // prior state recorded.
 func isTPURequest(req providers.ApplyRequest) bool {
 	if req.Desired != nil {
-		return catalog.IsTPU(attrString(req.Desired, "accelerators"))
+		return catalog.IsTPU(req.Desired.String("accelerators"))
 	}
 	if req.Prior != nil {
-		return req.Prior.Private["kind"] == "tpu" || catalog.IsTPU(attrString(req.Prior.Attrs, "accelerators"))
+		return req.Prior.Private["kind"] == "tpu" || catalog.IsTPU(req.Prior.Attrs.String("accelerators"))
 	}
 	return false
 }
@@ -45,21 +46,21 @@ func parseTPUSpec(req providers.ApplyRequest) (*tpuSpec, error) {
 	if v, set := d["tpu_vm"].(bool); set && !v {
 		return nil, fmt.Errorf("%s: legacy TPU Nodes (tpu_vm = false) are no longer offered by GCP; use a TPU VM (remove tpu_vm = false)", req.Address)
 	}
-	t, err := catalog.ParseTPU(attrString(d, "accelerators"))
+	t, err := catalog.ParseTPU(d.String("accelerators"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Address, err)
 	}
 	s := &tpuSpec{address: req.Address, workspace: req.Workspace, tpu: t,
-		zone: attrString(d, "zone"), runtimeVersion: attrString(d, "runtime_version"),
-		spot: attrBool(d, "use_spot"), internalIPs: attrBool(d, "use_internal_ips"),
-		vpc: attrString(d, "vpc"), subnet: attrString(d, "subnet")}
+		zone: d.String("zone"), runtimeVersion: d.String("runtime_version"),
+		spot: d.Bool("use_spot"), internalIPs: d.Bool("use_internal_ips"),
+		vpc: d.String("vpc"), subnet: d.String("subnet")}
 	if s.zone == "" {
 		return nil, fmt.Errorf(`%s: zone is required for a TPU VM, e.g. zone = %q`, req.Address, t.Zones[0])
 	}
 	if s.runtimeVersion == "" {
 		return nil, fmt.Errorf(`%s: runtime_version is required for a TPU VM, e.g. runtime_version = "tpu-ubuntu2204-base"`, req.Address)
 	}
-	nodes, ok := attrInt(d, "nodes")
+	nodes, ok := d.Int("nodes")
 	if !ok {
 		nodes = 1
 	}
@@ -67,7 +68,7 @@ func parseTPUSpec(req providers.ApplyRequest) (*tpuSpec, error) {
 		return nil, fmt.Errorf("%s: nodes = %d; it must be 0 or more", req.Address, nodes)
 	}
 	s.nodes = int(nodes)
-	user := attrMap(d, "labels")
+	user := d.StringMap("labels")
 	if err := validateUserLabels(req.Address, user); err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func (p *Provider) patchNodeLabels(ctx context.Context, svc *tpu.Service, s *tpu
 func (p *Provider) deleteTPU(ctx context.Context, req providers.ApplyRequest) error {
 	zone := ""
 	if req.Prior != nil {
-		zone = attrString(req.Prior.Attrs, "zone")
+		zone = req.Prior.Attrs.String("zone")
 	}
 	if zone == "" {
 		return fmt.Errorf("%s: cannot delete TPU VMs: the prior state names no zone", req.Address)
@@ -273,7 +274,7 @@ func (p *Provider) listNodes(ctx context.Context, svc *tpu.Service, zone string)
 	return nodes, unreachable, err
 }
 
-func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone, workspace, address string, desired map[string]any) (*state.Resource, error) {
+func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone, workspace, address string, desired state.Attrs) (*state.Resource, error) {
 	nodes, _, err := p.listNodes(ctx, svc, zone)
 	if err != nil {
 		return nil, p.apiError(address, "listing TPU nodes in zone "+zone, "tpu", err)
@@ -290,11 +291,11 @@ func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone
 }
 
 // tpuResource describes one TPU VM cluster in spec terms.
-func tpuResource(address, workspace, zone string, nodes []*tpu.Node, hint map[string]any) *state.Resource {
+func tpuResource(address, workspace, zone string, nodes []*tpu.Node, hint state.Attrs) *state.Resource {
 	sort.SliceStable(nodes, func(a, b int) bool {
 		return nodeIndex(lastSegment(nodes[a].Name), address, workspace) < nodeIndex(lastSegment(nodes[b].Name), address, workspace)
 	})
-	r := &state.Resource{Address: address, Type: typeOfAddress(address), Cloud: CloudName,
+	r := &state.Resource{Address: address, Type: spec.AddressType(address), Cloud: CloudName,
 		Attrs:   map[string]any{"cloud": CloudName, "nodes": int64(len(nodes)), "tpu_vm": true, "zone": zone, "region": regionOfZone(zone)},
 		Private: map[string]string{"kind": "tpu", "zone": zone}}
 	if len(nodes) == 0 {
@@ -312,12 +313,12 @@ func tpuResource(address, workspace, zone string, nodes []*tpu.Node, hint map[st
 	r.Private["nodes"] = strings.Join(names, ",")
 	first := nodes[0]
 	a := r.Attrs
-	a["accelerators"] = sameSpelling("tpu-"+first.AcceleratorType, attrString(hint, "accelerators"))
+	a["accelerators"] = sameSpelling("tpu-"+first.AcceleratorType, hint.String("accelerators"))
 	a["runtime_version"] = first.RuntimeVersion
 	a["use_spot"] = first.SchedulingConfig != nil && (first.SchedulingConfig.Spot || first.SchedulingConfig.Preemptible)
 	a["use_internal_ips"] = first.NetworkConfig != nil && !first.NetworkConfig.EnableExternalIps
 	labels := userLabels(first.Labels)
-	if want := attrMap(hint, "labels"); hint["labels"] != nil {
+	if want := hint.StringMap("labels"); hint["labels"] != nil {
 		for _, n := range nodes {
 			if ul := userLabels(n.Labels); !maps.Equal(ul, want) {
 				labels = ul

@@ -57,7 +57,7 @@ func (p LabelPolicy) Validate() error {
 	if errs := validation.IsQualifiedName(p.LabelKey); len(errs) > 0 {
 		return fmt.Errorf("label_key %q is not a valid Kubernetes label key: %s", p.LabelKey, strings.Join(errs, "; "))
 	}
-	for _, k := range sortedKeys(p.Overrides) {
+	for _, k := range slices.Sorted(maps.Keys(p.Overrides)) {
 		v := overrideDetection(k, p.Overrides[k]).Value
 		if v == "" {
 			return fmt.Errorf("overrides[%q] is empty; give the GPU model, e.g. \"a100\"", k)
@@ -189,7 +189,7 @@ func PlanLabels(nodes []*corev1.Node, p LabelPolicy) (*LabelPlan, error) {
 		}
 		lp.Nodes = append(lp.Nodes, nl)
 	}
-	for _, key := range sortedKeys(ignored) {
+	for _, key := range slices.Sorted(maps.Keys(ignored)) {
 		list := ignored[key]
 		first := list[0]
 		lp.Ignored = append(lp.Ignored, fmt.Sprintf("override %q = %q ignored on %d node(s) (e.g. %s): detected %s from %s",
@@ -249,7 +249,7 @@ func (lp *LabelPlan) Notes() []string {
 	}
 	notes = append(notes, capList(conflicts, maxListed, "conflicts")...)
 	notes = append(notes, capList(others, maxListed, "conflicts")...)
-	for _, it := range sortedKeys(undetermined) {
+	for _, it := range slices.Sorted(maps.Keys(undetermined)) {
 		names := undetermined[it]
 		shown := names
 		if len(shown) > maxListed {
@@ -315,7 +315,7 @@ func (l *Labeler) Apply(ctx context.Context, nodes []*corev1.Node, p LabelPolicy
 			work = append(work, n)
 		}
 	}
-	for _, name := range sortedKeys(desired) {
+	for _, name := range slices.Sorted(maps.Keys(desired)) {
 		if !seen[name] {
 			res.Skipped = append(res.Skipped, name)
 		}
@@ -458,6 +458,3 @@ func patchBytes(n *corev1.Node, labelOps map[string]*string, before, after Owner
 	}
 	return b
 }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -85,8 +85,8 @@ func (c *cluster) apply(t *testing.T, op providers.Operation, r *spec.Resource, 
 	return res
 }
 
-func labelsOf(attrs map[string]any) map[string]string {
-	m, _ := stringMap(attrs["node_labels"])
+func labelsOf(attrs state.Attrs) map[string]string {
+	m := attrs.StringMap("node_labels")
 	if m == nil {
 		m = map[string]string{}
 	}

@@ -14,6 +14,8 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -235,7 +237,7 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		}
 	}
 	var out []*state.Resource
-	for _, addr := range sortedKeys(byAddr) {
+	for _, addr := range slices.Sorted(maps.Keys(byAddr)) {
 		f := byAddr[addr]
 		key := hintKey[addr]
 		if key == "" {
@@ -244,9 +246,9 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		if len(f.keys) > 0 && !(len(f.keys) == 1 && f.keys[key]) {
 			// Labels held under another key (label_key changed): report it,
 			// so the plan shows an update that moves them.
-			key = strings.Join(sortedKeys(f.keys), ",")
+			key = strings.Join(slices.Sorted(maps.Keys(f.keys)), ",")
 		}
-		ids := sortedKeys(f.ids)
+		ids := slices.Sorted(maps.Keys(f.ids))
 		out = append(out, &state.Resource{
 			Address: addr, Type: spec.TypeGPULabelPolicy, Cloud: "kubernetes", IDs: ids,
 			Attrs: map[string]any{"cloud": "kubernetes", "label_key": key, "node_labels": f.labels},
@@ -319,7 +321,7 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 	if err != nil {
 		return req.Prior, fmt.Errorf("%s: %w", req.Address, err)
 	}
-	desired, ok := stringMap(req.Desired["node_labels"])
+	desired, ok := state.NormalizeValue(req.Desired["node_labels"]).(map[string]string)
 	if !ok {
 		// Not expanded (e.g. an apply without a plan): decide now.
 		lp, err := PlanLabels(nodes, pol)
@@ -351,19 +353,19 @@ func (p *Provider) resource(req providers.ApplyRequest, attrs map[string]any, ow
 		owned = map[string]string{}
 	}
 	out.Attrs["node_labels"] = owned
-	out.IDs = sortedKeys(owned)
+	out.IDs = slices.Sorted(maps.Keys(owned))
 	return out
 }
 
 // policyFromAttrs reads a gpu_label_policy's attributes.
-func policyFromAttrs(attrs map[string]any, owner Owner) (LabelPolicy, error) {
+func policyFromAttrs(attrs state.Attrs, owner Owner) (LabelPolicy, error) {
 	pol := LabelPolicy{Owner: owner, LabelKey: DefaultLabelKey}
-	if k, _ := attrs["label_key"].(string); k != "" {
+	if k := attrs.String("label_key"); k != "" {
 		pol.LabelKey = k
 	}
-	pol.Overrides, _ = stringMap(attrs["overrides"])
-	pol.Overwrite, _ = attrs["overwrite"].(bool)
-	if sel, _ := stringMap(attrs["node_selector"]); len(sel) > 0 {
+	pol.Overrides = attrs.StringMap("overrides")
+	pol.Overwrite = attrs.Bool("overwrite")
+	if sel := attrs.StringMap("node_selector"); len(sel) > 0 {
 		s, err := labels.ValidatedSelectorFromSet(sel)
 		if err != nil {
 			return pol, fmt.Errorf("node_selector is not a valid label selector: %w", err)
@@ -374,16 +376,6 @@ func policyFromAttrs(attrs map[string]any, owner Owner) (LabelPolicy, error) {
 		return pol, err
 	}
 	return pol, nil
-}
-
-// stringMap accepts a map attribute as spec (map[string]string) or state
-// JSON (map[string]any) gives it.
-func stringMap(v any) (map[string]string, bool) {
-	switch m := state.NormalizeValue(v).(type) {
-	case map[string]string:
-		return m, true
-	}
-	return nil, false
 }
 
 // GPUNodes reports nodes with GPU capacity or a GPU label, for lint.
