@@ -75,9 +75,10 @@ type ErrBlocked struct{ Reasons []string }
 func (e *ErrBlocked) Error() string { return strings.Join(e.Reasons, "\n") }
 
 // Apply runs every change of the plan. ctx cancellation aborts running
-// provider calls (the second Ctrl-C); Stop only prevents new ones.
-func (e *Executor) Apply(ctx context.Context, p *planner.Plan) *Result {
-	res := &Result{Failed: map[string]error{}}
+// provider calls (the second Ctrl-C); Stop only prevents new ones. A plan
+// with a change apply must refuse is refused whole, before anything runs,
+// with an *ErrBlocked.
+func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Result, error) {
 	var blocked []string
 	for _, c := range p.Changes {
 		if c.Blocked != "" {
@@ -85,9 +86,9 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) *Result {
 		}
 	}
 	if len(blocked) > 0 {
-		res.Failed["plan"] = &ErrBlocked{Reasons: blocked}
-		return res
+		return nil, &ErrBlocked{Reasons: blocked}
 	}
+	res := &Result{Failed: map[string]error{}}
 	if e.Now == nil {
 		e.Now = time.Now
 	}
@@ -101,7 +102,7 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) *Result {
 			changes = append(changes, c)
 		}
 	}
-	return e.walk(ctx, changes, par, res)
+	return e.walk(ctx, changes, par, res), nil
 }
 
 // walk runs changes as their dependencies complete. One scheduler goroutine
@@ -272,7 +273,7 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 	}
 	ids := ""
 	if r := e.stateResource(c.Address); r != nil && len(r.IDs) > 0 && c.Action != planner.Delete {
-		ids = fmt.Sprintf(" [id=%s]", shortList(r.IDs, 5))
+		ids = fmt.Sprintf(" [id=%s]", planner.ShortList(r.IDs, 5))
 	}
 	e.logf("%s: %s after %s%s", c.Address, v[1], elapsed, ids)
 	return nil
@@ -285,14 +286,6 @@ func (e *Executor) stateResource(addr string) *state.Resource {
 	return e.State.Resource(addr)
 }
 
-// shortList joins up to n items and counts the rest, so a 5,000-node
-// resource prints one readable line.
-func shortList(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s, … (+%d more)", strings.Join(items[:n], ", "), len(items)-n)
-}
 
 func (e *Executor) provider(cloud string) (providers.Provider, error) {
 	p, ok := e.Providers[cloud]
@@ -320,9 +313,11 @@ func (e *Executor) create(ctx context.Context, c *planner.Change, progress func(
 
 func (e *Executor) update(ctx context.Context, c *planner.Change, progress func(string)) error {
 	if c.StateOnly {
+		// Only skyplan's own settings change: take them from the spec,
+		// everything else stays as observed.
 		r := cloneResource(c.Prior)
-		for k, v := range c.After {
-			r.Attrs[k] = v
+		for _, a := range c.Attrs {
+			r.Attrs[a.Name] = c.After[a.Name]
 		}
 		e.record(c, r)
 		return e.save(ctx)
@@ -368,8 +363,10 @@ func (e *Executor) delete(ctx context.Context, c *planner.Change, progress func(
 	return err
 }
 
-// record stores the provider's result with the spec attributes that the
-// provider cannot observe (so later plans compare against them).
+// record stores the provider's result as it is: providers return the whole
+// resource (providers.Overlay of desired and observed is the one merge
+// rule), so the executor only stamps what the plan knows and a provider
+// does not: identity, dependencies and sensitivity.
 func (e *Executor) record(c *planner.Change, r *state.Resource) {
 	out := cloneResource(r)
 	if out.Address == "" {
@@ -380,11 +377,6 @@ func (e *Executor) record(c *planner.Change, r *state.Resource) {
 	}
 	if out.Cloud == "" {
 		out.Cloud = c.Cloud
-	}
-	for k, v := range c.After {
-		if _, observed := out.Attrs[k]; !observed {
-			out.Attrs[k] = v
-		}
 	}
 	out.DependsOn = c.ResourceDependsOn
 	out.Sensitive = c.Sensitive

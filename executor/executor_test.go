@@ -146,7 +146,7 @@ func TestInterruptedApplyKeepsStateAndConverges(t *testing.T) {
 	stop := &stopAfter{n: 1, stop: make(chan struct{})}
 	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st,
 		Parallelism: 1, Progress: stop, Stop: stop.stop}
-	res := ex.Apply(context.Background(), p)
+	res := mustApply(t, ex, context.Background(), p)
 	if !res.Interrupted || len(res.Done) != 1 || len(res.Skipped) != 2 || len(res.Failed) != 0 {
 		t.Fatalf("interrupted apply: done=%v skipped=%v failed=%v interrupted=%v", res.Done, res.Skipped, res.Failed, res.Interrupted)
 	}
@@ -167,7 +167,7 @@ func TestInterruptedApplyKeepsStateAndConverges(t *testing.T) {
 		t.Fatalf("plan after interrupt: %+v", p.Summary)
 	}
 	ex = &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st, Parallelism: 4}
-	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+	if err := mustApply(t, ex, context.Background(), p).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.liveInstances(); n != 4 {
@@ -185,13 +185,13 @@ func TestHardCancelThenConverge(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // every provider call sees a cancelled context
 	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st, Parallelism: 2}
-	res := ex.Apply(ctx, p)
+	res := mustApply(t, ex, ctx, p)
 	if len(res.Done) == 3 {
 		t.Fatalf("a cancelled apply completed everything")
 	}
 	p, st = h.plan()
 	ex = &executor.Executor{Providers: map[string]providers.Provider{"aws": h.prov}, Backend: h.backend, State: st, Parallelism: 2}
-	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+	if err := mustApply(t, ex, context.Background(), p).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.liveInstances(); n != 4 {
@@ -224,7 +224,7 @@ cluster "c" {
 	}
 	st := state.New("deps")
 	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": prov}, State: st}
-	res := ex.Apply(context.Background(), p)
+	res := mustApply(t, ex, context.Background(), p)
 	if res.Failed["bucket.b"] == nil {
 		t.Fatalf("invalid bucket name did not fail: %+v", res)
 	}
@@ -267,7 +267,7 @@ cloud "aws" {
 	}
 	var progress bytes.Buffer
 	ex := &executor.Executor{Providers: map[string]providers.Provider{"aws": prov}, State: state.New("order"), Parallelism: 1, Progress: &progress}
-	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+	if err := mustApply(t, ex, context.Background(), p).Err(); err != nil {
 		t.Fatal(err)
 	}
 	var started []string
@@ -358,7 +358,7 @@ cluster "slow" {
 		return nil
 	})
 	ex := &executor.Executor{Providers: map[string]providers.Provider{"gcp": prov}, State: state.New("beat"), Progress: progress, Heartbeat: time.Millisecond}
-	if err := ex.Apply(context.Background(), p).Err(); err != nil {
+	if err := mustApply(t, ex, context.Background(), p).Err(); err != nil {
 		t.Fatal(err)
 	}
 	out := progress.String()
@@ -369,4 +369,14 @@ cluster "slow" {
 	if strings.Contains(out[done:], "Still") {
 		t.Errorf("heartbeat after completion:\n%s", out)
 	}
+}
+
+// mustApply runs the executor, failing the test if it refuses the plan.
+func mustApply(t *testing.T, ex *executor.Executor, ctx context.Context, p *planner.Plan) *executor.Result {
+	t.Helper()
+	res, err := ex.Apply(ctx, p)
+	if err != nil {
+		t.Fatalf("apply refused the plan: %v", err)
+	}
+	return res
 }

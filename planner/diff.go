@@ -28,6 +28,8 @@ type Input struct {
 	Destroy bool
 	// AllowReplace lists addresses whose replacement is allowed from the CLI.
 	AllowReplace map[string]bool
+	// Gaps are passed through to the plan: what could not be observed.
+	Gaps []Gap
 }
 
 // Expansion is a provider's view of a resource's desired attributes.
@@ -93,6 +95,7 @@ func Make(in Input) (*Plan, error) {
 		Destroy:       in.Destroy,
 		Summary:       summarize(changes),
 		Changes:       changes,
+		Gaps:          in.Gaps,
 	}, nil
 }
 

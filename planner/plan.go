@@ -4,6 +4,8 @@
 package planner
 
 import (
+	"fmt"
+
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -47,7 +49,8 @@ func (a Action) Symbol() string {
 // MarshalText makes actions render as their names in JSON.
 func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-// UnmarshalText parses an action name.
+// UnmarshalText parses an action name; an unknown one is an error, never a
+// silent no-op.
 func (a *Action) UnmarshalText(b []byte) error {
 	for _, x := range []Action{NoOp, Create, Update, Replace, Delete} {
 		if x.String() == string(b) {
@@ -55,8 +58,7 @@ func (a *Action) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	*a = NoOp
-	return nil
+	return fmt.Errorf("unknown plan action %q", b)
 }
 
 // AttrChange is one attribute's before/after.
@@ -122,6 +124,51 @@ type Plan struct {
 	Destroy       bool      `json:"destroy,omitempty"`
 	Summary       Summary   `json:"summary"`
 	Changes       []*Change `json:"changes"`
+	// Gaps are what the plan could not look at; with any, the plan is
+	// incomplete: never "no changes", never saved, never applied as a whole.
+	Gaps []Gap `json:"gaps,omitempty"`
+	// Findings are the lint findings the plan was checked against.
+	Findings []Finding `json:"findings,omitempty"`
+	// LintSkipped says the lint gate was turned off (--skip-lint).
+	LintSkipped bool `json:"lint_skipped,omitempty"`
+}
+
+// Gap is a part of the clouds a plan could not observe, so changes there
+// may be missing from it.
+type Gap struct {
+	Cloud string `json:"cloud"`
+	// Capability is set when the credentials lack it; empty when observing
+	// the cloud failed (Reason says which call and why).
+	Capability string `json:"capability,omitempty"`
+	// Addresses are the resources (from spec or state) the gap hides.
+	Addresses []string `json:"addresses,omitempty"`
+	Reason    string   `json:"reason"`
+}
+
+// Finding is a lint finding shown with a plan (see planner/lint).
+type Finding struct {
+	RuleID   string `json:"rule_id"`
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Address  string `json:"address,omitempty"`
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Fix      string `json:"fix,omitempty"`
+}
+
+// Complete reports whether the plan saw everything it needed to.
+func (p *Plan) Complete() bool { return len(p.Gaps) == 0 }
+
+// LintErrors counts the error findings.
+func (p *Plan) LintErrors() int {
+	n := 0
+	for _, f := range p.Findings {
+		if f.Severity == "error" {
+			n++
+		}
+	}
+	return n
 }
 
 // FormatVersion is the version of the plan JSON schema (docs/plan-json.md).

@@ -2,47 +2,97 @@ package planner
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/skyplan/skyplan/state"
 )
 
-// SavedPlan is the file written by `plan -out`: the plan plus what binds it
-// to the state and spec it was made from.
-type SavedPlan struct {
-	Kind string `json:"kind"`
-	*Plan
+// A plan file (`plan -out`) is the plan as apply needs it — values of
+// sensitive attributes included, so it is written 0600 — wrapped with what
+// makes it safe to hand over: a kind, a file version, and a SHA-256 of the
+// plan's bytes, so a truncated or edited file is refused instead of applied.
+// (The checksum guards against corruption and accidents, not against
+// someone who can also rewrite it: keep plan files where CI keeps secrets.)
+type planFile struct {
+	Kind     string          `json:"kind"`
+	Version  int             `json:"file_version"`
+	Checksum string          `json:"checksum"`
+	Plan     json.RawMessage `json:"plan"`
 }
 
-const savedPlanKind = "skyplan-plan"
+const (
+	planFileKind    = "skyplan-plan"
+	planFileVersion = 2
+	// maxPlanFileBytes bounds what ReadFile reads (a 10,000-resource plan is
+	// a few MB).
+	maxPlanFileBytes = 256 << 20
+)
 
-// WriteFile saves a plan (0600: it may contain configuration values).
+func checksum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// WriteFile saves a plan for `apply FILE`. Only a complete plan is saved:
+// one with gaps is not the whole truth.
 func WriteFile(path string, p *Plan) error {
-	b, err := json.MarshalIndent(SavedPlan{Kind: savedPlanKind, Plan: p}, "", "  ")
+	if !p.Complete() {
+		return errors.New("the plan is incomplete (some clouds could not be observed); it is not saved")
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(planFile{Kind: planFileKind, Version: planFileVersion, Checksum: checksum(body), Plan: body}, "", "  ")
 	if err != nil {
 		return err
 	}
 	return state.WriteFileAtomic(path, b)
 }
 
-// ReadFile loads a saved plan.
+// ReadFile loads a saved plan, refusing anything that is not a whole plan
+// file of this version.
 func ReadFile(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var sp SavedPlan
-	if err := dec.Decode(&sp); err != nil || sp.Kind != savedPlanKind || sp.Plan == nil {
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPlanFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPlanFileBytes {
+		return nil, fmt.Errorf("%s is larger than a plan file can be (%d MiB)", path, maxPlanFileBytes>>20)
+	}
+	var pf planFile
+	if err := json.Unmarshal(b, &pf); err != nil || pf.Kind != planFileKind {
 		return nil, fmt.Errorf("%s is not a skyplan plan file", path)
 	}
-	if sp.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("%s has plan format %s; this skyplan reads format %s", path, sp.FormatVersion, FormatVersion)
+	if pf.Version != planFileVersion {
+		return nil, fmt.Errorf("%s is plan file version %d; this skyplan reads version %d: run skyplan plan again", path, pf.Version, planFileVersion)
 	}
-	for _, c := range sp.Changes {
+	// The file is indented; the checksum covers the plan's compact form.
+	var body bytes.Buffer
+	if err := json.Compact(&body, pf.Plan); err != nil || pf.Checksum != checksum(body.Bytes()) {
+		return nil, fmt.Errorf("%s is damaged or was edited (its checksum does not match); run skyplan plan again", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(pf.Plan))
+	dec.UseNumber()
+	var p Plan
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, c := range p.Changes {
 		c.After = state.NormalizeAttrs(c.After)
 		if c.Prior != nil {
 			c.Prior.Attrs = state.NormalizeAttrs(c.Prior.Attrs)
@@ -52,7 +102,7 @@ func ReadFile(path string) (*Plan, error) {
 			c.Attrs[i].After = state.NormalizeValue(c.Attrs[i].After)
 		}
 	}
-	return sp.Plan, nil
+	return &p, nil
 }
 
 // CheckCurrent refuses a saved plan whose state or spec moved on since.

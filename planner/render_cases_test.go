@@ -273,9 +273,33 @@ func TestCasePlanFileRoundTrip(t *testing.T) {
 		t.Errorf("reading a non-plan: %v", err)
 	}
 	future := filepath.Join(dir, "future.json")
-	os.WriteFile(future, []byte(`{"kind": "skyplan-plan", "format_version": "2", "changes": []}`), 0o600)
-	if _, err := planner.ReadFile(future); err == nil || !strings.Contains(err.Error(), "format 2") {
-		t.Errorf("reading a newer plan format: %v", err)
+	os.WriteFile(future, []byte(`{"kind": "skyplan-plan", "file_version": 3, "plan": {}}`), 0o600)
+	if _, err := planner.ReadFile(future); err == nil || !strings.Contains(err.Error(), "plan file version 3") {
+		t.Errorf("reading a newer plan file version: %v", err)
+	}
+	// A damaged or edited plan is refused, never applied: flip one value.
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(dir, "edited.json")
+	os.WriteFile(edited, []byte(strings.Replace(string(good), `"nodes"`, `"nodez"`, 1)), 0o600)
+	if string(good) == strings.Replace(string(good), `"nodes"`, `"nodez"`, 1) {
+		t.Fatal("test plan has no nodes attribute to edit")
+	}
+	if _, err := planner.ReadFile(edited); err == nil || !strings.Contains(err.Error(), "checksum does not match") {
+		t.Errorf("reading an edited plan: %v", err)
+	}
+	truncated := filepath.Join(dir, "truncated.json")
+	os.WriteFile(truncated, good[:len(good)/2], 0o600)
+	if _, err := planner.ReadFile(truncated); err == nil {
+		t.Error("reading a truncated plan succeeded")
+	}
+	// An incomplete plan is never saved.
+	incomplete := *p
+	incomplete.Gaps = []planner.Gap{{Cloud: "aws", Reason: "observing aws failed"}}
+	if err := planner.WriteFile(filepath.Join(dir, "incomplete.json"), &incomplete); err == nil {
+		t.Error("an incomplete plan was saved")
 	}
 	if _, err := planner.ReadFile(filepath.Join(dir, "absent.json")); err == nil {
 		t.Error("reading a missing file succeeded")

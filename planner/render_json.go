@@ -4,14 +4,92 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+
+	"github.com/skyplan/skyplan/state"
 )
+
+// The public plan JSON (docs/plan-json.md) is its own set of types, apart
+// from the Plan that apply and the plan file use: provider bookkeeping
+// (Private) never leaks into it, and it changes only with format_version.
+type jsonPlan struct {
+	FormatVersion string       `json:"format_version"`
+	Workspace     string       `json:"workspace"`
+	Lineage       string       `json:"lineage"`
+	Serial        uint64       `json:"serial"`
+	SpecHash      string       `json:"spec_hash"`
+	Destroy       bool         `json:"destroy"`
+	Complete      bool         `json:"complete"`
+	Gaps          []Gap        `json:"gaps"`
+	Lint          jsonLint     `json:"lint"`
+	Summary       Summary      `json:"summary"`
+	Changes       []jsonChange `json:"changes"`
+}
+
+type jsonLint struct {
+	Skipped  bool      `json:"skipped"`
+	Errors   int       `json:"errors"`
+	Findings []Finding `json:"findings"`
+}
+
+type jsonChange struct {
+	Address           string         `json:"address"`
+	Type              string         `json:"type"`
+	Cloud             string         `json:"cloud"`
+	Action            Action         `json:"action"`
+	Reason            string         `json:"reason,omitempty"`
+	Attributes        []AttrChange   `json:"attributes"`
+	Notes             []string       `json:"notes"`
+	DependsOn         []string       `json:"depends_on"`
+	Blocked           string         `json:"blocked,omitempty"`
+	After             map[string]any `json:"after,omitempty"`
+	Prior             *jsonPrior     `json:"prior,omitempty"`
+	ResourceDependsOn []string       `json:"resource_depends_on"`
+	StateOnly         bool           `json:"state_only"`
+	Sensitive         []string       `json:"sensitive_attributes"`
+}
+
+type jsonPrior struct {
+	Address    string         `json:"address"`
+	IDs        []string       `json:"ids"`
+	Attributes map[string]any `json:"attributes"`
+}
 
 // WriteJSON renders the plan as JSON (schema: docs/plan-json.md, versioned by
 // format_version). No-ops are included so consumers see every resource.
+// Sensitive values are redacted.
 func WriteJSON(w io.Writer, p *Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(Redacted(p))
+	return enc.Encode(publicJSON(Redacted(p)))
+}
+
+func publicJSON(p *Plan) jsonPlan {
+	out := jsonPlan{
+		FormatVersion: FormatVersion, Workspace: p.Workspace, Lineage: p.Lineage, Serial: p.Serial,
+		SpecHash: p.SpecHash, Destroy: p.Destroy, Complete: p.Complete(), Gaps: nonNil(p.Gaps),
+		Lint:    jsonLint{Skipped: p.LintSkipped, Errors: p.LintErrors(), Findings: nonNil(p.Findings)},
+		Summary: p.Summary, Changes: make([]jsonChange, 0, len(p.Changes)),
+	}
+	for _, c := range p.Changes {
+		jc := jsonChange{
+			Address: c.Address, Type: c.Type, Cloud: c.Cloud, Action: c.Action, Reason: c.Reason,
+			Attributes: nonNil(c.Attrs), Notes: nonNil(c.Notes), DependsOn: nonNil(c.DependsOn), Blocked: c.Blocked,
+			After: c.After, ResourceDependsOn: nonNil(c.ResourceDependsOn), StateOnly: c.StateOnly, Sensitive: nonNil(c.Sensitive),
+		}
+		if c.Prior != nil {
+			jc.Prior = &jsonPrior{Address: c.Prior.Address, IDs: nonNil(c.Prior.IDs), Attributes: c.Prior.Attrs}
+		}
+		out.Changes = append(out.Changes, jc)
+	}
+	return out
+}
+
+// nonNil makes absent lists encode as [] for consumers that index them.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // Redacted returns a copy of the plan with sensitive values replaced, for
@@ -53,11 +131,11 @@ func redactedIf(v any) any {
 	return sensitiveValue
 }
 
-func redactMap(m map[string]any, sensitive []string) map[string]any {
+func redactMap(m map[string]any, sensitive []string) state.Attrs {
 	if m == nil {
 		return nil
 	}
-	out := make(map[string]any, len(m))
+	out := make(state.Attrs, len(m))
 	for k, v := range m {
 		out[k] = v
 	}

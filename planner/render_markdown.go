@@ -14,8 +14,20 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 	var b strings.Builder
 	s := p.Summary
 	fmt.Fprintf(&b, "### skyplan plan — workspace `%s`\n\n", p.Workspace)
+	if !p.Complete() {
+		b.WriteString("> [!WARNING]\n> **Plan incomplete:** skyplan could not look at everything, so this is not the whole plan.\n")
+		for _, g := range p.Gaps {
+			fmt.Fprintf(&b, "> - %s\n", mdEscape(g.Describe()))
+		}
+		b.WriteString("\n")
+	}
 	if !p.HasChanges() {
-		b.WriteString("**No changes.** The clouds match the spec.\n")
+		if p.Complete() {
+			b.WriteString("**No changes.** The clouds match the spec.\n")
+		} else {
+			b.WriteString("**No changes in what could be observed** — the plan is incomplete (see above).\n")
+		}
+		writeMarkdownFindings(&b, p)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -55,8 +67,39 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 		b.WriteString(line + "\n")
 	}
 	b.WriteString("```\n\n</details>\n")
+	writeMarkdownFindings(&b, p)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeMarkdownFindings lists the lint gate's findings, errors first.
+func writeMarkdownFindings(b *strings.Builder, p *Plan) {
+	if p.LintSkipped {
+		b.WriteString("\n⚠️ Lint was skipped (`--skip-lint`): network, credential and GPU checks did not gate this plan.\n")
+	}
+	if len(p.Findings) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n**Lint:** %d error(s), %d warning(s).\n\n| Severity | Rule | Resource | Finding | Fix |\n|---|---|---|---|---|\n", p.LintErrors(), len(p.Findings)-p.LintErrors())
+	for _, sev := range []string{"error", "warning", "info"} {
+		for _, f := range p.Findings {
+			if f.Severity == sev {
+				fmt.Fprintf(b, "| %s | `%s` %s | `%s` | %s | %s |\n", sev, f.RuleID, f.Rule, f.Address, mdEscape(f.Message), mdCode(f.Fix))
+			}
+		}
+	}
+}
+
+// mdCode renders a fix (commands, spec lines) as inline code, one per line.
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	var parts []string
+	for _, line := range strings.Split(s, "\n") {
+		parts = append(parts, "`"+strings.ReplaceAll(line, "`", "'")+"`")
+	}
+	return mdEscape(strings.Join(parts, "<br>"))
 }
 
 func mdEscape(s string) string {

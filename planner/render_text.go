@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/skyplan/skyplan/internal/style"
 )
 
 // TextOptions controls the text renderer.
@@ -13,22 +15,14 @@ type TextOptions struct {
 	Color bool
 }
 
-const (
-	ansiReset  = "\x1b[0m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-	ansiRed    = "\x1b[31m"
-	ansiBold   = "\x1b[1m"
-)
-
-func (a Action) color() string {
+func (a Action) color() style.Code {
 	switch a {
 	case Create:
-		return ansiGreen
+		return style.Green
 	case Update:
-		return ansiYellow
+		return style.Yellow
 	case Replace, Delete:
-		return ansiRed
+		return style.Red
 	}
 	return ""
 }
@@ -49,15 +43,16 @@ func (a Action) verb() string {
 
 // WriteText renders the plan for a terminal, Terraform-style.
 func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
-	paint := func(code, s string) string {
-		if !opts.Color || code == "" {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	paint := style.Painter{Color: opts.Color}.Paint
 	var b strings.Builder
+	writeGaps(&b, p, paint)
 	if !p.HasChanges() {
-		fmt.Fprintf(&b, "No changes. The clouds match the spec (workspace %q).\n", p.Workspace)
+		if p.Complete() {
+			fmt.Fprintf(&b, "No changes. The clouds match the spec (workspace %q).\n", p.Workspace)
+		} else {
+			fmt.Fprintf(&b, "No changes in what could be observed (workspace %q); the plan is incomplete (see above).\n", p.Workspace)
+		}
+		writeFindings(&b, p, paint)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -67,7 +62,7 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 			continue
 		}
 		b.WriteString("\n")
-		fmt.Fprintf(&b, "  %s\n", paint(ansiBold, fmt.Sprintf("# %s %s", c.Address, c.Action.verb())))
+		fmt.Fprintf(&b, "  %s\n", paint(style.Bold, fmt.Sprintf("# %s %s", c.Address, c.Action.verb())))
 		if c.Reason != "" {
 			fmt.Fprintf(&b, "  # why: %s\n", c.Reason)
 		}
@@ -85,63 +80,138 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 		}
 		b.WriteString("    }\n")
 		for _, n := range c.Notes {
-			fmt.Fprintf(&b, "  %s %s\n", paint(ansiYellow, "! note:"), n)
+			fmt.Fprintf(&b, "  %s %s\n", paint(style.Yellow, "! note:"), n)
 		}
 		if c.Blocked != "" {
-			fmt.Fprintf(&b, "  %s %s\n", paint(ansiRed, "! apply will refuse:"), c.Blocked)
+			fmt.Fprintf(&b, "  %s %s\n", paint(style.Red, "! apply will refuse:"), c.Blocked)
 		}
 	}
 	s := p.Summary
-	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy.\n", paint(ansiBold, "Plan:"), s.Add, s.Change, s.Replace, s.Destroy)
+	label := "Plan:"
+	if !p.Complete() {
+		label = "Plan (incomplete):"
+	}
+	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy.\n", paint(style.Bold, label), s.Add, s.Change, s.Replace, s.Destroy)
+	writeFindings(&b, p, paint)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeGaps opens an incomplete plan with what could not be observed, so
+// nobody reads the rest as the whole story.
+func writeGaps(b *strings.Builder, p *Plan, paint func(style.Code, string) string) {
+	if p.Complete() {
+		return
+	}
+	fmt.Fprintf(b, "%s skyplan could not look at everything, so this is not the whole plan:\n", paint(style.RedBold, "Plan incomplete:"))
+	for _, g := range p.Gaps {
+		fmt.Fprintf(b, "  - %s\n", g.Describe())
+	}
+	b.WriteString("\n")
+}
+
+// writeFindings closes the plan with the lint gate's verdict.
+func writeFindings(b *strings.Builder, p *Plan, paint func(style.Code, string) string) {
+	if p.LintSkipped {
+		fmt.Fprintf(b, "\n%s lint was skipped (--skip-lint): network, credential and GPU checks did not gate this plan.\n", paint(style.YellowBold, "Warning:"))
+	}
+	if len(p.Findings) == 0 {
+		return
+	}
+	b.WriteString("\nLint findings:\n")
+	for _, f := range p.Findings {
+		code := style.YellowBold
+		if f.Severity == "error" {
+			code = style.RedBold
+		}
+		fmt.Fprintf(b, "  %s %s", paint(code, fmt.Sprintf("%s[%s] %s:", f.Severity, f.RuleID, f.Rule)), f.Message)
+		if f.File != "" {
+			fmt.Fprintf(b, " (%s:%d)", style.DisplayPath(f.File), f.Line)
+		}
+		b.WriteString("\n")
+		for i, line := range strings.Split(f.Fix, "\n") {
+			if f.Fix == "" {
+				break
+			}
+			prefix := "      "
+			if i == 0 {
+				prefix = "    fix: "
+			}
+			fmt.Fprintf(b, "%s%s\n", prefix, line)
+		}
+	}
+	if n := p.LintErrors(); n > 0 {
+		fmt.Fprintf(b, "%s %d lint error(s): apply refuses this plan until they are fixed (or --skip-lint).\n", paint(style.RedBold, "Error:"), n)
+	}
+}
+
+// Describe is one line about the gap: where, what it hides and why.
+func (g Gap) Describe() string {
+	what := g.Cloud
+	if g.Capability != "" {
+		what += " " + g.Capability
+	}
+	hidden := ""
+	if len(g.Addresses) > 0 {
+		hidden = " (" + ShortList(g.Addresses, 5) + ")"
+	}
+	return what + hidden + ": " + g.Reason
+}
+
+// ShortList joins up to n items and counts the rest, so a 5,000-node
+// resource prints one readable line.
+func ShortList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s, … (+%d more)", strings.Join(items[:n], ", "), len(items)-n)
 }
 
 // sensitiveValue replaces values that must not be printed.
 const sensitiveValue = "(sensitive value)"
 
-func writeAttr(b *strings.Builder, act Action, a AttrChange, width int, paint func(string, string) string) {
+func writeAttr(b *strings.Builder, act Action, a AttrChange, width int, paint func(style.Code, string) string) {
 	pad := strings.Repeat(" ", width-len(a.Name))
 	if a.Sensitive {
-		mark := map[Action]string{Create: paint(ansiGreen, "+"), Delete: paint(ansiRed, "-")}[act]
+		mark := map[Action]string{Create: paint(style.Green, "+"), Delete: paint(style.Red, "-")}[act]
 		if mark == "" {
-			mark = paint(ansiYellow, "~")
+			mark = paint(style.Yellow, "~")
 		}
 		line := fmt.Sprintf("      %s %s%s = %s", mark, a.Name, pad, sensitiveValue)
 		if a.ForcesReplacement {
-			line += paint(ansiRed, "  # forces replacement")
+			line += paint(style.Red, "  # forces replacement")
 		}
 		b.WriteString(line + "\n")
 		return
 	}
 	// Large maps (e.g. per-node labels) print one entry per line.
 	if m, ok := a.After.(map[string]string); ok && act == Create && len(m) > 3 {
-		fmt.Fprintf(b, "      %s %s%s = {\n", paint(ansiGreen, "+"), a.Name, pad)
+		fmt.Fprintf(b, "      %s %s%s = {\n", paint(style.Green, "+"), a.Name, pad)
 		writeMapDiff(b, nil, m, paint)
 		b.WriteString("        }\n")
 		return
 	}
 	if m, ok := a.Before.(map[string]string); ok && act == Delete && len(m) > 3 {
-		fmt.Fprintf(b, "      %s %s%s = {\n", paint(ansiRed, "-"), a.Name, pad)
+		fmt.Fprintf(b, "      %s %s%s = {\n", paint(style.Red, "-"), a.Name, pad)
 		writeMapDiff(b, m, nil, paint)
 		b.WriteString("        }\n")
 		return
 	}
 	switch {
 	case act == Create:
-		fmt.Fprintf(b, "      %s %s%s = %s\n", paint(ansiGreen, "+"), a.Name, pad, FormatValue(a.After))
+		fmt.Fprintf(b, "      %s %s%s = %s\n", paint(style.Green, "+"), a.Name, pad, FormatValue(a.After))
 	case act == Delete:
-		fmt.Fprintf(b, "      %s %s%s = %s\n", paint(ansiRed, "-"), a.Name, pad, FormatValue(a.Before))
+		fmt.Fprintf(b, "      %s %s%s = %s\n", paint(style.Red, "-"), a.Name, pad, FormatValue(a.Before))
 	default:
 		if bm, am, ok := asMaps(a.Before, a.After); ok {
-			fmt.Fprintf(b, "      %s %s%s = {\n", paint(ansiYellow, "~"), a.Name, pad)
+			fmt.Fprintf(b, "      %s %s%s = {\n", paint(style.Yellow, "~"), a.Name, pad)
 			writeMapDiff(b, bm, am, paint)
 			b.WriteString("        }\n")
 			return
 		}
-		line := fmt.Sprintf("      %s %s%s = %s → %s", paint(ansiYellow, "~"), a.Name, pad, FormatValue(a.Before), FormatValue(a.After))
+		line := fmt.Sprintf("      %s %s%s = %s → %s", paint(style.Yellow, "~"), a.Name, pad, FormatValue(a.Before), FormatValue(a.After))
 		if a.ForcesReplacement {
-			line += paint(ansiRed, "  # forces replacement")
+			line += paint(style.Red, "  # forces replacement")
 		}
 		b.WriteString(line + "\n")
 	}
@@ -156,7 +226,7 @@ func asMaps(before, after any) (map[string]string, map[string]string, bool) {
 	return nil, nil, false
 }
 
-func writeMapDiff(b *strings.Builder, before, after map[string]string, paint func(string, string) string) {
+func writeMapDiff(b *strings.Builder, before, after map[string]string, paint func(style.Code, string) string) {
 	keys := map[string]bool{}
 	for k := range before {
 		keys[k] = true
@@ -174,11 +244,11 @@ func writeMapDiff(b *strings.Builder, before, after map[string]string, paint fun
 		av, has := after[k]
 		switch {
 		case had && !has:
-			fmt.Fprintf(b, "          %s %s = %s\n", paint(ansiRed, "-"), strconv.Quote(k), strconv.Quote(bv))
+			fmt.Fprintf(b, "          %s %s = %s\n", paint(style.Red, "-"), strconv.Quote(k), strconv.Quote(bv))
 		case !had && has:
-			fmt.Fprintf(b, "          %s %s = %s\n", paint(ansiGreen, "+"), strconv.Quote(k), strconv.Quote(av))
+			fmt.Fprintf(b, "          %s %s = %s\n", paint(style.Green, "+"), strconv.Quote(k), strconv.Quote(av))
 		case bv != av:
-			fmt.Fprintf(b, "          %s %s = %s → %s\n", paint(ansiYellow, "~"), strconv.Quote(k), strconv.Quote(bv), strconv.Quote(av))
+			fmt.Fprintf(b, "          %s %s = %s → %s\n", paint(style.Yellow, "~"), strconv.Quote(k), strconv.Quote(bv), strconv.Quote(av))
 		}
 	}
 }

@@ -17,6 +17,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/skyplan/skyplan/internal/session"
+	"github.com/skyplan/skyplan/internal/style"
+	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -46,7 +49,7 @@ func (ValidateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := g.staticLint(cfg, nil); err != nil {
+	if err := g.staticLint(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "The spec is valid: %d resource(s) in workspace %q.\n", len(cfg.Resources), cfg.Workspace)
@@ -77,7 +80,7 @@ func (c *FmtCmd) Run(g *Globals) error {
 			return err
 		}
 		if _, diags := hclsyntax.ParseConfig(src, f, hcl.InitialPos); diags.HasErrors() {
-			writeDiagnostics(g.Stderr, map[string][]byte{f: src}, diags, g.Color())
+			style.WriteDiagnostics(g.Stderr, map[string][]byte{f: src}, diags, g.Color())
 			return exitCode(ExitError)
 		}
 		out := hclwrite.Format(src)
@@ -162,32 +165,33 @@ type StateRebuildCmd struct{}
 // Run rebuilds state from tags.
 func (StateRebuildCmd) Run(g *Globals) error {
 	ctx := g.Context()
-	s, err := g.openSession(ctx, "state rebuild", true)
+	s, err := g.openSession(ctx, session.Options{Operation: "state rebuild", Lock: true})
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	st, err := stateRebuild(ctx, s)
+	defer g.closeSession(s)
+	st, _, err := s.Rebuild(ctx)
 	if err != nil {
 		return err
 	}
-	if err := s.backend.Save(ctx, st); err != nil {
+	if err := s.Backend.Save(ctx, st); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "State rebuilt from the clouds: %d resource(s) found by their ownership tags.\n", len(st.Resources))
 	return nil
 }
 
+// readState reads the state without locking it (read-only commands).
 func readState(g *Globals) (*state.State, state.Backend, error) {
 	cfg, err := g.loadSpec()
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := g.backend(cfg)
+	b, err := session.Backend(g.Context(), cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := loadState(g.Context(), b, cfg.Workspace)
+	st, err := session.LoadState(g.Context(), b, cfg.Workspace)
 	return st, b, err
 }
 
@@ -202,7 +206,7 @@ func (c *ForceUnlockCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	b, err := g.backend(cfg)
+	b, err := session.Backend(g.Context(), cfg)
 	if err != nil {
 		return err
 	}
@@ -237,12 +241,11 @@ func (c *CheckCmd) Run(g *Globals) error {
 	}
 	ctx := g.Context()
 	names := slices.Sorted(maps.Keys(cfg.Clouds))
-	provs, err := buildProviders(ctx, cfg, names)
+	provs, err := providers.NewSet(ctx, cfg, names)
 	if err != nil {
 		return err
 	}
-	s := &session{g: g, cfg: cfg, providers: provs}
-	results := s.checkCapabilities(ctx)
+	results := provs.Check(ctx)
 	var rows []checkRow
 	failed := false
 	for _, name := range names {

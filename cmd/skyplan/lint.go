@@ -5,9 +5,9 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/skyplan/skyplan/internal/session"
 	"github.com/skyplan/skyplan/planner/lint"
 	"github.com/skyplan/skyplan/spec"
-	"github.com/skyplan/skyplan/state"
 )
 
 // LintCmd is `skyplan lint`.
@@ -25,21 +25,12 @@ func (c *LintCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	opts := lint.Options{Offline: c.Offline}
-	if b, err := g.backend(cfg); err == nil {
-		// Lint only reads state: no lock, and a missing state is fine.
-		if st, err := b.Load(ctx); err == nil {
-			opts.State = st
-		}
+	// Lint only reads state: no lock. Every declared cloud is checked.
+	s, err := session.Open(ctx, cfg, session.Options{Operation: "lint", Clouds: lintClouds(cfg, c.Offline), StateOptional: true})
+	if err != nil {
+		return err
 	}
-	if !c.Offline {
-		provs, err := buildProviders(ctx, cfg, slices.Sorted(maps.Keys(cfg.Clouds)))
-		if err != nil {
-			return err
-		}
-		opts.Providers = provs
-	}
-	rep := lint.Run(ctx, cfg, opts)
+	rep := s.Lint(ctx, nil, c.Offline, nil)
 	switch c.Format {
 	case "json":
 		err = lint.WriteJSON(g.Stdout, rep)
@@ -57,10 +48,18 @@ func (c *LintCmd) Run(g *Globals) error {
 	return nil
 }
 
-// staticLint runs the static rules before validate/plan/apply and refuses
-// on an error finding; warnings are printed and do not stop anything.
-func (g *Globals) staticLint(cfg *spec.Config, st *state.State) error {
-	rep := lint.Static(cfg, st)
+// lintClouds are the clouds lint talks to: every declared one (none offline).
+func lintClouds(cfg *spec.Config, offline bool) []string {
+	if offline {
+		return []string{}
+	}
+	return slices.Sorted(maps.Keys(cfg.Clouds))
+}
+
+// staticLint runs the static rules for validate and refuses on an error
+// finding; warnings are printed and do not stop anything.
+func (g *Globals) staticLint(cfg *spec.Config) error {
+	rep := lint.Static(cfg, nil)
 	rep.Skipped = nil
 	if len(rep.Findings) == 0 {
 		return nil

@@ -54,7 +54,13 @@ func TestMain(m *testing.M) {
 }
 
 func startMoto(t *testing.T) {
-	motoOnce.Do(func() { moto, motoErr = emulator.StartMoto() })
+	motoOnce.Do(func() {
+		if moto, motoErr = emulator.StartMoto(); motoErr == nil {
+			// us-east-1 is connected like a real account's default VPC;
+			// eu-south-1 keeps moto's unrouted one for the lint scripts.
+			motoErr = moto.ConnectDefaultVPC(context.Background(), "us-east-1")
+		}
+	})
 	var ni emulator.ErrNotInstalled
 	if errors.As(motoErr, &ni) {
 		testenv.Missing(t, "moto_server", motoErr.Error())

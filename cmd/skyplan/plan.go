@@ -9,38 +9,39 @@ import (
 	"strings"
 
 	"github.com/skyplan/skyplan/executor"
+	"github.com/skyplan/skyplan/internal/session"
 	"github.com/skyplan/skyplan/planner"
-	"github.com/skyplan/skyplan/state"
 )
 
 // PlanCmd is `skyplan plan`.
 type PlanCmd struct {
-	Out              string   `name:"out" placeholder:"FILE" help:"Save the plan to FILE for 'skyplan apply FILE' (also -out)."`
-	DetailedExitcode bool     `name:"detailed-exitcode" help:"Exit 0 when there are no changes, 2 when there are, 1 on error."`
+	Out              string   `name:"out" placeholder:"FILE" help:"Save the plan to FILE for 'skyplan apply FILE' (also -out). Incomplete plans and plans with lint errors are not saved."`
+	DetailedExitcode bool     `name:"detailed-exitcode" help:"Exit 0 when there are no changes, 2 when there are, 1 on error (an incomplete plan is an error)."`
 	Format           string   `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown (for pull-request comments)."`
 	Destroy          bool     `name:"destroy" help:"Plan the deletion of everything skyplan manages in this workspace."`
 	AllowReplace     []string `name:"allow-replace" placeholder:"ADDR" help:"Allow replacing this jobs_controller (repeatable)."`
-	SkipLint         bool     `name:"skip-lint" help:"Plan even when static lint rules report errors."`
+	SkipLint         bool     `name:"skip-lint" help:"Do not gate the plan on lint errors (the plan says so)."`
 }
 
 // Run plans and renders.
 func (c *PlanCmd) Run(g *Globals) error {
 	ctx := g.Context()
-	s, err := g.openSession(ctx, "plan", true)
+	s, err := g.openSession(ctx, session.Options{Operation: "plan", Lock: true})
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	if !c.SkipLint {
-		if err := g.staticLint(s.cfg, s.st); err != nil {
-			return err
-		}
-	}
-	p, err := s.plan(ctx, c.Destroy, c.AllowReplace)
+	defer g.closeSession(s)
+	p, _, err := s.Plan(ctx, session.PlanOptions{Destroy: c.Destroy, AllowReplace: c.AllowReplace, SkipLint: c.SkipLint})
 	if err != nil {
-		return err
+		return g.lintRefusal(err)
 	}
 	if err := renderPlan(g, p, c.Format); err != nil {
+		return err
+	}
+	if err := planProblems(g, s, p); err != nil {
+		if c.Out != "" {
+			fmt.Fprintf(g.Stderr, "The plan was not saved to %s.\n", c.Out)
+		}
 		return err
 	}
 	if c.Out != "" {
@@ -48,9 +49,6 @@ func (c *PlanCmd) Run(g *Globals) error {
 			return fmt.Errorf("saving plan: %w", err)
 		}
 		fmt.Fprintf(g.Stderr, "Saved the plan to %s. Apply exactly this plan with: skyplan apply %s\n", c.Out, c.Out)
-	}
-	if s.reportBlocked() {
-		return exitCode(ExitError)
 	}
 	if c.DetailedExitcode && p.HasChanges() {
 		return exitCode(ExitChanges)
@@ -68,18 +66,50 @@ func renderPlan(g *Globals, p *planner.Plan, format string) error {
 	return planner.WriteText(g.Stdout, p, planner.TextOptions{Color: g.Color()})
 }
 
+// planProblems prints, on stderr, why a plan cannot be applied as a whole —
+// what could not be observed (one line per hidden resource, with its file
+// and line) and lint errors — and returns exit 1 when there is any.
+func planProblems(g *Globals, s *session.Session, p *planner.Plan) error {
+	for _, gap := range p.Gaps {
+		if len(gap.Addresses) == 0 {
+			fmt.Fprintf(g.Stderr, "Error: %s\n", gap.Describe())
+			continue
+		}
+		for _, addr := range gap.Addresses {
+			where := ""
+			if r := s.Config.Resource(addr); r != nil {
+				rng := r.Range("cloud")
+				where = fmt.Sprintf(" (%s:%d)", rng.Filename, rng.Start.Line)
+			}
+			fmt.Fprintf(g.Stderr, "Error: %s%s: cloud %q %s\n", addr, where, gap.Cloud, gap.Reason)
+		}
+	}
+	var msgs []string
+	if !p.Complete() {
+		msgs = append(msgs, "the plan is incomplete: fix what could not be observed (see skyplan check) and plan again")
+	}
+	if n := p.LintErrors(); n > 0 {
+		msgs = append(msgs, fmt.Sprintf("lint found %d error(s) (listed with the plan); fix them, or add --skip-lint", n))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return &exitError{code: ExitError, msg: strings.Join(msgs, "; ")}
+}
+
 // ApplyCmd is `skyplan apply [PLANFILE]`.
 type ApplyCmd struct {
-	PlanFile     string   `arg:"" optional:"" name:"planfile" help:"A plan saved with 'skyplan plan -out FILE'; refused if the state or spec changed since."`
+	PlanFile     string   `arg:"" optional:"" name:"planfile" help:"A plan saved with 'skyplan plan -out FILE'; refused if the state, the spec or the clouds changed since."`
 	AutoApprove  bool     `name:"auto-approve" help:"Apply without asking for confirmation (for CI)."`
 	Parallelism  int      `name:"parallelism" default:"10" help:"How many actions may run at once."`
 	AllowReplace []string `name:"allow-replace" placeholder:"ADDR" help:"Allow replacing this jobs_controller (repeatable)."`
-	SkipLint     bool     `name:"skip-lint" help:"Apply even when static lint rules report errors."`
+	SkipLint     bool     `name:"skip-lint" help:"Apply even when lint reports errors (a resource whose cloud capability is denied is then skipped, the rest applied)."`
 }
 
 // Run applies.
 func (c *ApplyCmd) Run(g *Globals) error {
-	return applyOrDestroy(g, "apply", false, c.PlanFile, c.AutoApprove, c.Parallelism, c.AllowReplace, c.SkipLint)
+	return applyOrDestroy(g, applyRun{op: "apply", planFile: c.PlanFile, autoApprove: c.AutoApprove, parallelism: c.Parallelism,
+		allowReplace: c.AllowReplace, skipLint: c.SkipLint})
 }
 
 // DestroyCmd is `skyplan destroy`.
@@ -90,76 +120,126 @@ type DestroyCmd struct {
 
 // Run destroys.
 func (c *DestroyCmd) Run(g *Globals) error {
-	return applyOrDestroy(g, "destroy", true, "", c.AutoApprove, c.Parallelism, nil, true)
+	return applyOrDestroy(g, applyRun{op: "destroy", destroy: true, autoApprove: c.AutoApprove, parallelism: c.Parallelism})
 }
 
-func applyOrDestroy(g *Globals, op string, destroy bool, planFile string, autoApprove bool, parallelism int, allowReplace []string, skipLint bool) error {
+type applyRun struct {
+	op           string
+	destroy      bool
+	planFile     string
+	autoApprove  bool
+	parallelism  int
+	allowReplace []string
+	skipLint     bool
+}
+
+func applyOrDestroy(g *Globals, r applyRun) error {
 	ctx := g.Context()
-	s, err := g.openSession(ctx, op, true)
+	s, err := g.openSession(ctx, session.Options{Operation: r.op, Lock: true})
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer g.closeSession(s)
 	var p *planner.Plan
-	if planFile != "" {
-		p, err = planner.ReadFile(planFile)
-		if err != nil {
+	if r.planFile != "" {
+		if p, err = savedPlan(ctx, s, r.planFile); err != nil {
 			return err
 		}
-		if err := p.CheckCurrent(s.st, s.cfg.Hash); err != nil {
-			return err
-		}
-		if s.st.Serial == 0 {
-			s.st.Lineage = p.Lineage // a plan made before any state existed
-		}
-		s.checkCapabilities(ctx)
 	} else {
-		if !skipLint {
-			if err := g.staticLint(s.cfg, s.st); err != nil {
-				return err
-			}
-		}
-		p, err = s.plan(ctx, destroy, allowReplace)
+		p, _, err = s.Plan(ctx, session.PlanOptions{Destroy: r.destroy, AllowReplace: r.allowReplace, SkipLint: r.skipLint})
 		if err != nil {
-			return err
+			return g.lintRefusal(err)
 		}
 		if err := renderPlan(g, p, "text"); err != nil {
 			return err
 		}
 	}
-	if !p.HasChanges() {
-		if s.reportBlocked() {
-			return exitCode(ExitError)
-		}
-		return nil
+	problems := planProblems(g, s, p)
+	if refusal := applyRefusal(p); refusal != "" {
+		return fmt.Errorf("%s refused, nothing was changed: %s", r.op, refusal)
 	}
-	if planFile == "" && !autoApprove {
-		if err := confirm(g, op); err != nil {
+	if !p.HasChanges() {
+		return problems
+	}
+	if r.planFile == "" && !r.autoApprove {
+		if err := confirm(g, r.op); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(g.Stdout)
-	ex := &executor.Executor{Providers: s.providers, Backend: s.backend, State: s.st, Parallelism: parallelism,
-		Progress: g.Stdout, Stop: g.Interrupted()}
-	res := ex.Apply(ctx, p)
+	res, err := s.Apply(ctx, p, session.ApplyOptions{Parallelism: r.parallelism, Progress: g.Stdout, Stop: g.Interrupted()})
 	var blocked *executor.ErrBlocked
+	if errors.As(err, &blocked) {
+		return fmt.Errorf("%s refused, nothing was changed:\n%s", r.op, blocked.Error())
+	}
+	if err != nil {
+		return err
+	}
 	if err := res.Err(); err != nil {
-		if errors.As(res.Failed["plan"], &blocked) {
-			return fmt.Errorf("%s refused, nothing was changed:\n%s", op, blocked.Error())
-		}
-		fmt.Fprintf(g.Stdout, "\n%s stopped. State saved to %s (serial %d).\n", strings.ToUpper(op[:1])+op[1:], s.backend.Describe(), s.st.Serial)
+		fmt.Fprintf(g.Stdout, "\n%s stopped. State saved to %s (serial %d).\n", strings.ToUpper(r.op[:1])+r.op[1:], s.Backend.Describe(), s.State.Serial)
 		return err
 	}
 	sum := p.Summary
-	if destroy {
+	if r.destroy {
 		fmt.Fprintf(g.Stdout, "\nDestroy complete! Resources: %d destroyed.\n", sum.Destroy)
 	} else {
 		fmt.Fprintf(g.Stdout, "\nApply complete! Resources: %d added, %d changed, %d replaced, %d destroyed.\n", sum.Add, sum.Change, sum.Replace, sum.Destroy)
 	}
-	if s.reportBlocked() {
-		return exitCode(ExitError)
+	return problems
+}
+
+// applyRefusal says why a plan may not be applied at all, or "". A cloud
+// that could not be observed stops everything (nobody knows what is there);
+// a denied capability stops everything through the lint gate, and with
+// --skip-lint only hides the resources that need it.
+func applyRefusal(p *planner.Plan) string {
+	for _, gap := range p.Gaps {
+		if gap.Capability == "" {
+			return gap.Describe()
+		}
 	}
-	return nil
+	if n := p.LintErrors(); n > 0 {
+		return fmt.Sprintf("lint found %d error(s) (listed with the plan); fix them, or add --skip-lint", n)
+	}
+	return ""
+}
+
+// savedPlan reads a plan file and makes sure applying it does exactly what
+// it shows: the state and spec are those it was made from, and planning
+// again now finds the clouds as the plan assumed them.
+func savedPlan(ctx context.Context, s *session.Session, path string) (*planner.Plan, error) {
+	saved, err := planner.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := saved.CheckCurrent(s.State, s.Config.Hash); err != nil {
+		return nil, err
+	}
+	if s.State.Serial == 0 {
+		s.State.Lineage = saved.Lineage // a plan made before any state existed
+	}
+	fresh, _, err := s.Plan(ctx, session.PlanOptions{Destroy: saved.Destroy, AllowReplace: allowedReplacements(saved), SkipLint: saved.LintSkipped})
+	if err != nil {
+		return nil, err
+	}
+	if !fresh.Complete() {
+		return nil, fmt.Errorf("cannot check the saved plan against the clouds: %s", fresh.Gaps[0].Describe())
+	}
+	if diffs := planner.Diverged(saved, fresh); len(diffs) > 0 {
+		return nil, fmt.Errorf("saved plan is stale: the clouds changed since it was made, so applying it would not do what it shows:\n  %s\nrun skyplan plan again", strings.Join(diffs, "\n  "))
+	}
+	return fresh, nil
+}
+
+// allowedReplacements are the replacements a saved plan was allowed to make.
+func allowedReplacements(p *planner.Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		if c.Action == planner.Replace && c.Blocked == "" {
+			out = append(out, c.Address)
+		}
+	}
+	return out
 }
 
 // confirm asks on a terminal; without one it refuses rather than hang or guess.
@@ -176,25 +256,4 @@ func confirm(g *Globals, op string) error {
 		return fmt.Errorf("%s cancelled; nothing was changed", op)
 	}
 	return nil
-}
-
-// stateRebuild rebuilds state from the ownership tags in the clouds.
-func stateRebuild(ctx context.Context, s *session) (*state.State, error) {
-	results := s.checkCapabilities(ctx)
-	observed, _, err := s.observe(ctx, s.deniedCapabilities(results))
-	if err != nil {
-		return nil, err
-	}
-	st := s.st.Clone()
-	st.Resources = nil
-	for _, o := range observed {
-		if prev := s.st.Resource(o.Address); prev != nil {
-			o.DependsOn = prev.DependsOn
-		} else if r := s.cfg.Resource(o.Address); r != nil {
-			o.DependsOn = r.DependsOn
-		}
-		st.Set(o)
-	}
-	st.Serial = s.st.Serial + 1
-	return st, nil
 }

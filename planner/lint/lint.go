@@ -11,8 +11,6 @@ package lint
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -98,8 +96,9 @@ func (r *Report) count(s Severity) int {
 type Context struct {
 	Config    *spec.Config
 	State     *state.State
-	Providers map[string]providers.Provider
-	checks    map[string][]providers.CapabilityStatus
+	Providers *providers.Set
+	launching map[string]bool
+	checks    providers.Checks
 	nodes     []providers.GPUNode
 	nodesErr  error
 }
@@ -109,7 +108,14 @@ type Options struct {
 	// Offline skips every live rule (reported as skipped).
 	Offline   bool
 	State     *state.State
-	Providers map[string]providers.Provider
+	Providers *providers.Set
+	// Checks are the providers' credential checks when the caller already
+	// ran them (a plan's refresh); nil: lint runs them.
+	Checks providers.Checks
+	// Launching, when not nil, narrows the live network rule to these
+	// addresses: a plan gates only what it launches, and a plan that
+	// launches nothing inspects no network.
+	Launching map[string]bool
 }
 
 // Static runs the static rules only: no network, no credentials.
@@ -119,7 +125,10 @@ func Static(cfg *spec.Config, st *state.State) *Report {
 
 // Run runs every rule; live rules only with providers and not Offline.
 func Run(ctx context.Context, cfg *spec.Config, opts Options) *Report {
-	lc := &Context{Config: cfg, State: opts.State, Providers: opts.Providers}
+	lc := &Context{Config: cfg, State: opts.State, Providers: opts.Providers, checks: opts.Checks, launching: opts.Launching}
+	if lc.Providers == nil {
+		lc.Providers = providers.SetOf(nil)
+	}
 	rep := &Report{Rules: Rules(), Dir: cfg.Dir}
 	for _, r := range rep.Rules {
 		switch {
@@ -194,27 +203,22 @@ func cloudFinding(c *spec.Cloud, attr, msg, fix string) Finding {
 	return Finding{Address: "cloud." + c.Name, Range: rng, Message: msg, Fix: fix, block: c.DeclRange}
 }
 
-// capabilityChecks runs each provider's Check once per lint run.
-func (c *Context) capabilityChecks(ctx context.Context) map[string][]providers.CapabilityStatus {
-	if c.checks != nil {
-		return c.checks
-	}
-	c.checks = map[string][]providers.CapabilityStatus{}
-	for _, name := range slices.Sorted(maps.Keys(c.Providers)) {
-		c.checks[name] = c.Providers[name].Check(ctx)
+// capabilityChecks runs every provider's Check once per lint run (all
+// clouds concurrently), unless the caller passed them in.
+func (c *Context) capabilityChecks(ctx context.Context) providers.Checks {
+	if c.checks == nil {
+		c.checks = c.Providers.Check(ctx)
 	}
 	return c.checks
 }
 
 // capabilityOK reports whether a cloud's capability works; reason when not.
 func (c *Context) capabilityOK(ctx context.Context, cloud string, cp spec.Capability) (bool, string) {
-	if _, ok := c.Providers[cloud]; !ok {
+	if _, ok := c.Providers.Get(cloud); !ok {
 		return false, fmt.Sprintf("no %s provider configured", cloud)
 	}
-	for _, st := range c.capabilityChecks(ctx)[cloud] {
-		if st.Capability == cp {
-			return st.OK, st.Reason
-		}
+	if st, ok := c.capabilityChecks(ctx).Status(cloud, cp); ok {
+		return st.OK, st.Reason
 	}
 	return false, fmt.Sprintf("%s does not report a %s capability", cloud, cp)
 }

@@ -162,7 +162,7 @@ cluster "c" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run(context.Background(), cfg, Options{Providers: map[string]providers.Provider{"aws": p}})
+	return Run(context.Background(), cfg, Options{Providers: providers.SetOf(map[string]providers.Provider{"aws": p})})
 }
 
 func subnetFinding(t *testing.T, rep *Report) *Finding {
@@ -378,7 +378,7 @@ cloud "kubernetes" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Run(context.Background(), cfg, Options{Providers: map[string]providers.Provider{"kubernetes": p}})
+	rep := Run(context.Background(), cfg, Options{Providers: providers.SetOf(map[string]providers.Provider{"kubernetes": p})})
 	if len(rep.Skipped) != 0 {
 		t.Fatalf("skipped: %+v", rep.Skipped)
 	}
@@ -414,7 +414,7 @@ gpu_label_policy "gpus" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	rep = Run(context.Background(), cfg, Options{Providers: map[string]providers.Provider{"kubernetes": p}})
+	rep = Run(context.Background(), cfg, Options{Providers: providers.SetOf(map[string]providers.Provider{"kubernetes": p})})
 	got = map[string]Finding{}
 	for _, f := range rep.Findings {
 		got[f.RuleID] = f

@@ -8,37 +8,26 @@ import (
 	"strings"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
-)
-
-const (
-	ansiRed    = "\x1b[1;31m"
-	ansiYellow = "\x1b[1;33m"
-	ansiCyan   = "\x1b[36m"
-	ansiReset  = "\x1b[0m"
+	"github.com/skyplan/skyplan/internal/style"
 )
 
 // WriteText renders findings for a terminal: severity[ID] name, the message,
 // the file:line:col, and the fix, then one summary line.
 func WriteText(w io.Writer, r *Report, color bool) error {
 	var b strings.Builder
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	paint := style.Painter{Color: color}.Paint
 	for _, f := range r.Findings {
-		code := ansiYellow
+		code := style.YellowBold
 		if f.Severity == Error {
-			code = ansiRed
+			code = style.RedBold
 		}
 		fmt.Fprintf(&b, "%s %s\n", paint(code, fmt.Sprintf("%s[%s] %s:", f.Severity, f.RuleID, f.RuleName)), f.Message)
 		if f.Range.Filename != "" {
-			fmt.Fprintf(&b, "  --> %s:%d:%d\n", displayPath(f.Range.Filename), f.Range.Start.Line, f.Range.Start.Column)
+			fmt.Fprintf(&b, "  --> %s:%d:%d\n", style.DisplayPath(f.Range.Filename), f.Range.Start.Line, f.Range.Start.Column)
 		}
 		if f.Fix != "" {
 			lines := strings.Split(f.Fix, "\n")
-			fmt.Fprintf(&b, "  %s %s\n", paint(ansiCyan, "fix:"), lines[0])
+			fmt.Fprintf(&b, "  %s %s\n", paint(style.Cyan, "fix:"), lines[0])
 			for _, l := range lines[1:] {
 				fmt.Fprintf(&b, "       %s\n", l)
 			}
@@ -51,13 +40,6 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	fmt.Fprintf(&b, "%d error(s), %d warning(s), %d live check(s) skipped.\n", r.Errors(), r.Warnings(), len(r.Skipped))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func displayPath(p string) string {
-	if rel, err := filepath.Rel(".", p); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return p
 }
 
 // jsonFinding is a finding in the JSON output (schema version "1").

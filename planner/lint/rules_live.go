@@ -21,7 +21,7 @@ var RuleCapabilityDenied = &Rule{
 		var skipped []Skipped
 		for _, r := range c.Config.Resources {
 			need := r.Schema().Needs
-			if _, ok := c.Providers[r.Cloud()]; !ok {
+			if _, ok := c.Providers.Get(r.Cloud()); !ok {
 				skipped = append(skipped, Skipped{RuleID: "SP-CLOUD-002", Reason: fmt.Sprintf("%s: no provider for cloud %q", r.Address(), r.Cloud())})
 				continue
 			}
@@ -60,6 +60,9 @@ func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
 		if r.Cloud() != "aws" || (r.Type != spec.TypeCluster && r.Type != spec.TypeJobsController) {
 			continue
 		}
+		if c.launching != nil && !c.launching[r.Address()] {
+			continue
+		}
 		k := networkKey{region: r.String("region"), vpc: r.String("vpc"), subnet: r.String("subnet"), internal: r.Bool("use_internal_ips")}
 		if k.vpc != "" && k.subnet == "" {
 			k.zone = r.String("zone")
@@ -72,7 +75,7 @@ func checkSubnets(ctx context.Context, c *Context) ([]Finding, []Skipped) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	p, ok := c.Providers["aws"]
+	p, ok := c.Providers.Get("aws")
 	if !ok {
 		return nil, []Skipped{{RuleID: "SP-AWS-001", Reason: "no aws provider"}}
 	}
@@ -304,7 +307,7 @@ func suggestLabel(v string, n providers.GPUNode) string {
 
 // gpuNodes lists the cluster's GPU nodes once per run.
 func (c *Context) gpuNodes(ctx context.Context, labelKey string) ([]providers.GPUNode, error) {
-	p, ok := c.Providers["kubernetes"]
+	p, ok := c.Providers.Get("kubernetes")
 	if !ok {
 		return nil, fmt.Errorf("no kubernetes provider")
 	}

@@ -57,7 +57,7 @@ func TestBucketObservedAttributes(t *testing.T) {
 	if got == nil {
 		t.Fatal("bucket not observed")
 	}
-	want := map[string]any{"cloud": "aws", "name": name, "region": "eu-west-1", "versioning": true, "labels": map[string]string{"team": "ml"}}
+	want := state.Attrs{"cloud": "aws", "name": name, "region": "eu-west-1", "versioning": true, "labels": map[string]string{"team": "ml"}}
 	if diff := cmp.Diff(want, got.Attrs); diff != "" {
 		t.Errorf("observed bucket attributes (-want +got):\n%s", diff)
 	}

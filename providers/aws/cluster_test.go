@@ -59,7 +59,7 @@ func TestClusterObservedAttributesAndTags(t *testing.T) {
 		t.Errorf("IDs (sorted by node index) differ between apply and observe:\n%s", diff)
 	}
 	first := describeByID(t, raw, got.IDs[0])
-	want := map[string]any{
+	want := state.Attrs{
 		"cloud":         "aws",
 		"region":        "us-east-1",
 		"instance_type": "t3.micro",

@@ -34,7 +34,7 @@ func TestBucketCreateObserve(t *testing.T) {
 		t.Fatalf("observed %d resources, want only bucket.jobs: %v", len(got), got)
 	}
 	// GCS answers US-CENTRAL1 and NEARLINE; the spec's spelling is kept.
-	want := map[string]any{"cloud": "gcp", "name": "acme-jobs", "location": "us-central1", "storage_class": "nearline",
+	want := state.Attrs{"cloud": "gcp", "name": "acme-jobs", "location": "us-central1", "storage_class": "nearline",
 		"versioning": true, "labels": map[string]string{"team": "ml"}}
 	if diff := cmp.Diff(want, got["bucket.jobs"].Attrs); diff != "" {
 		t.Errorf("observed bucket (-want +got):\n%s", diff)

@@ -75,7 +75,7 @@ func TestObserveIsOneAggregatedListFollowingPages(t *testing.T) {
 	if n := e.fake.CountRequests("", "/v2/**"); n != 1 {
 		t.Errorf("observe called the TPU API %d times, want once (all zones, for TPU VMs no hint names)", n)
 	}
-	want := map[string]any{
+	want := state.Attrs{
 		"cloud": "gcp", "zone": "us-central1-a", "region": "us-central1", "instance_type": "n2-standard-4",
 		"nodes": int64(3), "use_spot": false, "use_internal_ips": false, "vpc": "default", "subnet": "default",
 		"disk_size": int64(50), "disk_tier": "medium", "labels": map[string]string{"team": "conf"},

@@ -11,6 +11,7 @@ import (
 	"github.com/skyplan/skyplan/internal/gcpfake"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
 )
 
 const tpuParentTest = "projects/" + testProject + "/locations/us-central2-b"
@@ -45,7 +46,7 @@ func TestTPUVMLifecycle(t *testing.T) {
 
 	e.fake.ResetRequests()
 	got := observe(t, p, hint("cluster.tpu", tpuCluster(2)))["cluster.tpu"]
-	want := map[string]any{
+	want := state.Attrs{
 		"cloud": "gcp", "zone": "us-central2-b", "region": "us-central2", "accelerators": "tpu-v4-8",
 		"runtime_version": "tpu-ubuntu2204-base", "tpu_vm": true, "nodes": int64(2), "use_spot": false,
 		"use_internal_ips": false, "labels": map[string]string{"team": "research"},

@@ -1,16 +1,15 @@
-package main
+package style
 
 import (
 	"bytes"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
-// writeDiagnostics prints each diagnostic as
+// WriteDiagnostics prints each diagnostic as
 //
 //	Error: Summary
 //	  --> file.hcl:12:5
@@ -20,20 +19,20 @@ import (
 //	Detail text.
 //
 // so editors and CI logs can jump to file:line:col.
-func writeDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnostics, color bool) {
+//
+// Snippets come only from sources: a caller leaves out files whose lines
+// must not be shown.
+func WriteDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnostics, color bool) {
+	paint := Painter{Color: color}
 	for _, d := range diags {
-		sev, code := "Error", ansiRedBold
+		sev, code := "Error", RedBold
 		if d.Severity == hcl.DiagWarning {
-			sev, code = "Warning", ansiYellowBold
+			sev, code = "Warning", YellowBold
 		}
-		if color {
-			fmt.Fprintf(w, "%s%s%s: %s\n", code, sev, ansiResetCode, d.Summary)
-		} else {
-			fmt.Fprintf(w, "%s: %s\n", sev, d.Summary)
-		}
+		fmt.Fprintf(w, "%s: %s\n", paint.Paint(code, sev), d.Summary)
 		if d.Subject != nil {
 			rng := *d.Subject
-			fmt.Fprintf(w, "  --> %s:%d:%d\n", displayPath(rng.Filename), rng.Start.Line, rng.Start.Column)
+			fmt.Fprintf(w, "  --> %s:%d:%d\n", DisplayPath(rng.Filename), rng.Start.Line, rng.Start.Column)
 			if src, ok := sources[rng.Filename]; ok {
 				writeSnippet(w, src, rng)
 			}
@@ -44,12 +43,6 @@ func writeDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnost
 		fmt.Fprintln(w)
 	}
 }
-
-const (
-	ansiRedBold    = "\x1b[1;31m"
-	ansiYellowBold = "\x1b[1;33m"
-	ansiResetCode  = "\x1b[0m"
-)
 
 func writeSnippet(w io.Writer, src []byte, rng hcl.Range) {
 	lines := bytes.Split(src, []byte("\n"))
@@ -69,11 +62,4 @@ func writeSnippet(w io.Writer, src []byte, rng hcl.Range) {
 		width := max(1, min(end, len(line))-start)
 		fmt.Fprintf(w, "%s | %s%s\n", gutter, strings.Repeat(" ", start), strings.Repeat("^", width))
 	}
-}
-
-func displayPath(p string) string {
-	if rel, err := filepath.Rel(".", p); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return p
 }

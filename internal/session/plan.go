@@ -1,0 +1,160 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/skyplan/skyplan/planner"
+	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/spec"
+	"github.com/skyplan/skyplan/state"
+)
+
+// Refresh is what the clouds said at the start of a run.
+type Refresh struct {
+	Checks      providers.Checks
+	Observation *providers.Observation
+	// Gaps are what could not be observed: a capability the credentials
+	// lack (for the resources that need it) or a cloud whose observation
+	// failed (for every resource on it).
+	Gaps []planner.Gap
+	// Blocked maps each resource a gap hides to why.
+	Blocked map[string]string
+}
+
+// Refresh checks every cloud's credentials, then observes every cloud,
+// concurrently. Resources whose capability is denied are not looked for
+// (the rest of the cloud still is); a cloud whose observation fails hides
+// all its resources. Neither is ever taken as "deleted outside skyplan".
+func (s *Session) Refresh(ctx context.Context) *Refresh {
+	ref := &Refresh{Checks: s.Providers.Check(ctx), Blocked: map[string]string{}}
+	type known struct {
+		addr, typ, cloud string
+		attrs            state.Attrs
+	}
+	var all []known
+	for _, r := range s.Config.Resources {
+		all = append(all, known{r.Address(), r.Type, r.Cloud(), r.Attrs})
+	}
+	for _, r := range s.State.Resources {
+		if s.Config.Resource(r.Address) == nil {
+			all = append(all, known{r.Address, r.Type, r.Cloud, r.Attrs})
+		}
+	}
+	gapAt := map[[2]string]int{}
+	addGap := func(cloud string, cp spec.Capability, addr, reason string) {
+		k := [2]string{cloud, string(cp)}
+		i, ok := gapAt[k]
+		if !ok {
+			i = len(ref.Gaps)
+			gapAt[k] = i
+			ref.Gaps = append(ref.Gaps, planner.Gap{Cloud: cloud, Capability: string(cp), Reason: reason})
+		}
+		if addr != "" {
+			ref.Gaps[i].Addresses = append(ref.Gaps[i].Addresses, addr)
+			ref.Blocked[addr] = fmt.Sprintf("cloud %q %s", cloud, reason)
+		}
+	}
+	reqs := map[string]providers.ObserveRequest{}
+	for _, cloud := range s.Providers.Clouds() {
+		reqs[cloud] = providers.ObserveRequest{Workspace: s.Config.Workspace, Skip: ref.Checks.Denied(cloud)}
+	}
+	for _, k := range all {
+		need := spec.SchemaFor(k.typ).Needs
+		if st, ok := ref.Checks.Status(k.cloud, need); ok && !st.OK {
+			addGap(k.cloud, need, k.addr, fmt.Sprintf("capability %q is not usable: %s", need, st.Reason))
+			continue
+		}
+		req := reqs[k.cloud]
+		req.Resources = append(req.Resources, providers.ResourceHint{Address: k.addr, Type: k.typ, Attrs: k.attrs})
+		reqs[k.cloud] = req
+	}
+	ref.Observation = s.Providers.Observe(ctx, reqs)
+	for _, cloud := range slices.Sorted(maps.Keys(ref.Observation.Failed)) {
+		reason := fmt.Sprintf("observing %s failed: %v", cloud, ref.Observation.Failed[cloud])
+		addGap(cloud, "", "", reason)
+		for _, k := range all {
+			if k.cloud == cloud && ref.Blocked[k.addr] == "" {
+				addGap(cloud, "", k.addr, reason)
+			}
+		}
+	}
+	for i := range ref.Gaps {
+		slices.Sort(ref.Gaps[i].Addresses)
+	}
+	return ref
+}
+
+// PlanOptions steer Plan.
+type PlanOptions struct {
+	Destroy bool
+	// AllowReplace lists addresses whose replacement apply may carry out.
+	AllowReplace []string
+	// SkipLint turns the lint gate off (the plan says so). Otherwise static
+	// rules run before any cloud call (an error returns a *LintError), and
+	// the live rules after the refresh, their findings kept in the plan.
+	SkipLint bool
+}
+
+// Plan refreshes, expands and diffs. Resources hidden by a gap are left
+// exactly as they are (neither created nor deleted, state untouched) and
+// the plan says it is incomplete.
+func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *Refresh, error) {
+	gate := !opts.SkipLint && !opts.Destroy
+	if gate {
+		if rep := s.StaticLint(); rep.Errors() > 0 {
+			return nil, nil, &LintError{Report: rep}
+		}
+	}
+	ref := s.Refresh(ctx)
+	var desired []*spec.Resource
+	for _, r := range s.Config.Resources {
+		if _, blocked := ref.Blocked[r.Address()]; !blocked {
+			desired = append(desired, r)
+		}
+	}
+	prior := s.State
+	observed := ref.Observation.Resources
+	if len(ref.Blocked) > 0 {
+		prior = s.State.Clone()
+		for addr := range ref.Blocked {
+			prior.Remove(addr)
+		}
+		observed = slices.DeleteFunc(slices.Clone(observed), func(o *state.Resource) bool { return ref.Blocked[o.Address] != "" })
+	}
+	expanded := map[string]planner.Expansion{}
+	if !opts.Destroy {
+		byAddr := map[string]*state.Resource{}
+		for _, o := range observed {
+			byAddr[o.Address] = o
+		}
+		ex, err := s.Providers.Expand(ctx, desired, byAddr)
+		if err != nil {
+			return nil, ref, err
+		}
+		for addr, e := range ex {
+			expanded[addr] = planner.Expansion{Attrs: e.Attrs, Notes: e.Notes}
+		}
+	}
+	allow := map[string]bool{}
+	for _, a := range opts.AllowReplace {
+		allow[a] = true
+	}
+	p, err := planner.Make(planner.Input{
+		Workspace: s.Config.Workspace, SpecHash: s.Config.Hash, Desired: desired, Expanded: expanded,
+		Observed: observed, ObservedClouds: ref.Observation.Complete, Prior: prior, Destroy: opts.Destroy,
+		AllowReplace: allow, Gaps: ref.Gaps,
+	})
+	if err != nil {
+		return nil, ref, err
+	}
+	switch {
+	case gate:
+		p.Findings = findings(s.Lint(ctx, ref, false, launching(p)))
+	case opts.SkipLint:
+		p.LintSkipped = true
+	}
+	return p, ref, nil
+}
