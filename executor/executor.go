@@ -286,7 +286,6 @@ func (e *Executor) stateResource(addr string) *state.Resource {
 	return e.State.Resource(addr)
 }
 
-
 func (e *Executor) provider(cloud string) (providers.Provider, error) {
 	p, ok := e.Providers[cloud]
 	if !ok {
