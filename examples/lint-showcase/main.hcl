@@ -32,12 +32,14 @@ cluster "h100" {
   accelerators = "H100:8"
 }
 
-# SP-CLOUD-001 (gcp has no compute), SP-DISK-001 (G2 has no pd-standard).
+# SP-CLOUD-001 (gcp has no compute), SP-DISK-001 (G2 has no pd-standard),
+# SP-LBL-001 (GCP label keys are lowercase).
 cluster "l4" {
   cloud        = "gcp"
   zone         = "us-central1-a"
   accelerators = "L4:1"
   disk_tier    = "low"
+  labels       = { Team = "ml" }
 }
 
 # SP-GCP-001: legacy TPU Node.

@@ -22,6 +22,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/skyplan/skyplan/providers"
+	// Every built-in provider (and its rulebook) is registered for sessions.
+	_ "github.com/skyplan/skyplan/providers/all"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )

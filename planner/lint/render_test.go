@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -159,5 +160,20 @@ func TestJSONAndTextOutput(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "\x1b[") {
 		t.Errorf("color codes without color")
+	}
+}
+
+// Every rule has its section and its row in docs/lint-rules.md.
+func TestEveryRuleIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/lint-rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules() {
+		for _, want := range []string{"## " + r.ID + " " + r.Name + "\n", "| " + r.Name + " |"} {
+			if !strings.Contains(string(doc), want) {
+				t.Errorf("docs/lint-rules.md lacks %q", strings.TrimSpace(want))
+			}
+		}
 	}
 }

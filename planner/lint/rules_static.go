@@ -2,11 +2,10 @@ package lint
 
 import (
 	"fmt"
-	"net"
-	"regexp"
 	"strings"
 
 	"github.com/skyplan/skyplan/internal/catalog"
+	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 )
 
@@ -16,7 +15,7 @@ func Rules() []*Rule {
 		RuleNoUsableSubnet, RuleCapabilityNotDeclared, RuleCapabilityDenied, RuleJobCloudWithoutCompute,
 		RuleControllerBucketWithoutStorage, RuleTPUNode, RuleDiskTier, RuleAcceleratorNotOffered,
 		RuleUnlabeledGPUNodes, RuleInvalidGPULabel, RuleGPULabelWithoutGPUs, RuleControllerCloudChange,
-		RuleBucketName, RuleIgnoreWithoutReason,
+		RuleBucketName, RuleLabels, RuleIgnoreWithoutReason,
 	}
 }
 
@@ -214,30 +213,31 @@ var RuleControllerCloudChange = &Rule{
 }
 
 var RuleBucketName = &Rule{
-	ID: "SP-BKT-001", Name: "bucket-name-invalid", Severity: Error,
-	Description: "A bucket name breaks its cloud's naming rules (S3 or GCS), which the create call would reject.",
+	ID: providers.RuleBucketName, Name: "bucket-name-invalid", Severity: Error,
+	Description: "A bucket name breaks its cloud's naming rules (S3 or GCS), which the create call would reject. The rules are the provider's own, so lint and apply agree.",
 	Help:        "Rename the bucket following the rule the finding names.",
-	static: func(c *Context) []Finding {
-		var out []Finding
-		for _, r := range c.Config.Resources {
-			if r.Type != spec.TypeBucket {
-				continue
-			}
-			var problem string
-			switch r.Cloud() {
-			case "aws":
-				problem = s3NameProblem(r.String("name"))
-			case "gcp":
-				problem = gcsNameProblem(r.String("name"))
-			}
-			if problem != "" {
-				out = append(out, resourceFinding(r, "name",
-					fmt.Sprintf("%s: bucket name %q is invalid on %s: %s", r.Address(), r.String("name"), r.Cloud(), problem),
-					fmt.Sprintf("name = %q", suggestBucketName(r.String("name")))))
+	static:      func(c *Context) []Finding { return providerProblems(c, providers.RuleBucketName) },
+}
+
+var RuleLabels = &Rule{
+	ID: providers.RuleLabels, Name: "labels-invalid", Severity: Error,
+	Description: "A resource's labels break its cloud's tag or label rules (reserved keys, lengths, characters, count), which apply would refuse. The rules are the provider's own.",
+	Help:        "Rename or drop the labels the finding names.",
+	static:      func(c *Context) []Finding { return providerProblems(c, providers.RuleLabels) },
+}
+
+// providerProblems reports the problems a cloud's own rulebook finds under
+// one rule (see providers.Validator).
+func providerProblems(c *Context, rule string) []Finding {
+	var out []Finding
+	for _, r := range c.Config.Resources {
+		for _, p := range providers.Validate(r.Cloud(), r.Type, r.Attrs) {
+			if p.Rule == rule {
+				out = append(out, resourceFinding(r, p.Attr, r.Address()+": "+p.Message, p.Fix))
 			}
 		}
-		return out
-	},
+	}
+	return out
 }
 
 var RuleIgnoreWithoutReason = &Rule{
@@ -248,89 +248,6 @@ var RuleIgnoreWithoutReason = &Rule{
 
 // Set here: checkIgnoreComments reads Rules(), which lists this rule.
 func init() { RuleIgnoreWithoutReason.static = checkIgnoreComments }
-
-var (
-	s3Chars  = regexp.MustCompile(`^[a-z0-9.-]+$`)
-	gcsChars = regexp.MustCompile(`^[a-z0-9._-]+$`)
-	alnum    = regexp.MustCompile(`^[a-z0-9]$`)
-)
-
-// s3NameProblem checks the S3 general-purpose bucket naming rules.
-func s3NameProblem(n string) string {
-	switch {
-	case len(n) < 3 || len(n) > 63:
-		return fmt.Sprintf("S3 names are 3 to 63 characters (this one has %d)", len(n))
-	case !s3Chars.MatchString(n):
-		return "S3 names use only lowercase letters, digits, dots and hyphens"
-	case !alnum.MatchString(n[:1]) || !alnum.MatchString(n[len(n)-1:]):
-		return "S3 names start and end with a letter or digit"
-	case strings.Contains(n, ".."):
-		return "S3 names must not contain two adjacent dots"
-	case net.ParseIP(n) != nil:
-		return "S3 names must not look like an IP address"
-	case strings.HasPrefix(n, "xn--") || strings.HasPrefix(n, "sthree-") || strings.HasPrefix(n, "amzn-s3-demo-"):
-		return "S3 names must not start with xn--, sthree- or amzn-s3-demo-"
-	case strings.HasSuffix(n, "-s3alias") || strings.HasSuffix(n, "--ol-s3") || strings.HasSuffix(n, ".mrap") || strings.HasSuffix(n, "--x-s3"):
-		return "S3 names must not end with -s3alias, --ol-s3, .mrap or --x-s3"
-	}
-	return ""
-}
-
-// gcsNameProblem checks the Cloud Storage bucket naming rules.
-func gcsNameProblem(n string) string {
-	switch {
-	case len(n) < 3 || len(n) > 222:
-		return fmt.Sprintf("GCS names are 3 to 222 characters (this one has %d)", len(n))
-	case !gcsChars.MatchString(n):
-		return "GCS names use only lowercase letters, digits, dashes, underscores and dots"
-	case !alnum.MatchString(n[:1]) || !alnum.MatchString(n[len(n)-1:]):
-		return "GCS names start and end with a letter or digit"
-	case !strings.Contains(n, ".") && len(n) > 63:
-		return "GCS names without dots are at most 63 characters"
-	case strings.HasPrefix(n, "goog"):
-		return `GCS names must not start with "goog"`
-	case strings.Contains(n, "google") || strings.Contains(n, "g00gle"):
-		return `GCS names must not contain "google" or close misspellings`
-	case net.ParseIP(n) != nil:
-		return "GCS names must not be an IP address"
-	}
-	for _, part := range strings.Split(n, ".") {
-		if len(part) > 63 || part == "" {
-			return "each dot-separated part of a GCS name is 1 to 63 characters"
-		}
-	}
-	return ""
-}
-
-// suggestBucketName proposes a name valid on both clouds.
-func suggestBucketName(n string) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(n) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
-			b.WriteRune(c)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	s := b.String()
-	for _, bad := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
-		s = strings.TrimPrefix(s, bad)
-	}
-	for _, bad := range []string{"-s3alias", "--ol-s3", "--x-s3"} {
-		s = strings.TrimSuffix(s, bad)
-	}
-	s = strings.Trim(s, "-")
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "google", "gcs"), "goog", "gcs")
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-")
-	}
-	for len(s) < 3 {
-		s += "-bucket"
-		s = strings.TrimLeft(s, "-")
-	}
-	return s
-}
 
 func bucketNamed(cfg *spec.Config, name string) *spec.Resource {
 	for _, r := range cfg.Resources {

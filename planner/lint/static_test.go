@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	_ "github.com/skyplan/skyplan/providers/all"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -335,38 +336,5 @@ cluster "a" {
 	}
 	if len(want) != 0 {
 		t.Errorf("live rules not reported as skipped: %v", want)
-	}
-}
-
-func TestBucketNameRules(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		s3, gcs   bool // valid?
-		s3Problem string
-	}{
-		{"my-bucket", true, true, ""},
-		{"ab", false, false, "3 to 63"},
-		{"Upper", false, false, "lowercase"},
-		{"a..b", false, false, "adjacent dots"},
-		{"-leading", false, false, "start and end"},
-		{"10.0.0.1", false, false, "IP address"},
-		{"xn--bucket", false, true, "xn--"},
-		{"bucket-s3alias", false, true, "-s3alias"},
-		{"under_score", false, true, "lowercase"},
-		{"googlebucket", true, false, ""},
-		{strings.Repeat("a", 64), false, false, "3 to 63"},
-	} {
-		if got := s3NameProblem(tt.name) == ""; got != tt.s3 {
-			t.Errorf("S3 %q valid = %v, want %v (%s)", tt.name, got, tt.s3, s3NameProblem(tt.name))
-		}
-		if tt.s3Problem != "" && !strings.Contains(s3NameProblem(tt.name), tt.s3Problem) {
-			t.Errorf("S3 %q problem %q lacks %q", tt.name, s3NameProblem(tt.name), tt.s3Problem)
-		}
-		if got := gcsNameProblem(tt.name) == ""; got != tt.gcs {
-			t.Errorf("GCS %q valid = %v, want %v (%s)", tt.name, got, tt.gcs, gcsNameProblem(tt.name))
-		}
-		if s := suggestBucketName(tt.name); s3NameProblem(s) != "" || gcsNameProblem(s) != "" {
-			t.Errorf("suggestion %q for %q is itself invalid: %s", s, tt.name, s3NameProblem(s))
-		}
 	}
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
-	"regexp"
 	"slices"
-	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -26,25 +23,6 @@ type bucketSpec struct {
 	labels     map[string]string
 }
 
-var bucketNameChars = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-
-// validBucketName applies S3's naming rules for general purpose buckets.
-func validBucketName(name string) error {
-	switch {
-	case !bucketNameChars.MatchString(name):
-		return fmt.Errorf("bucket name %q is invalid: 3 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit", name)
-	case strings.Contains(name, ".."):
-		return fmt.Errorf("bucket name %q is invalid: it must not contain \"..\"", name)
-	case net.ParseIP(name) != nil:
-		return fmt.Errorf("bucket name %q is invalid: it must not look like an IP address", name)
-	case strings.HasPrefix(name, "xn--") || strings.HasPrefix(name, "sthree-"):
-		return fmt.Errorf("bucket name %q is invalid: prefixes xn-- and sthree- are reserved", name)
-	case strings.HasSuffix(name, "-s3alias") || strings.HasSuffix(name, "--ol-s3"):
-		return fmt.Errorf("bucket name %q is invalid: suffixes -s3alias and --ol-s3 are reserved", name)
-	}
-	return nil
-}
-
 func (p *Provider) parseBucketSpec(ctx context.Context, addr string, d state.Attrs) (bucketSpec, error) {
 	s := bucketSpec{
 		name:       d.String("name"),
@@ -55,17 +33,11 @@ func (p *Provider) parseBucketSpec(ctx context.Context, addr string, d state.Att
 	if s.name == "" {
 		return s, fmt.Errorf("%s: name is not set", addr)
 	}
-	if err := validBucketName(s.name); err != nil {
-		return s, fmt.Errorf("%s: %w", addr, err)
+	if err := providers.Refuse(addr, Validate(spec.TypeBucket, d)); err != nil {
+		return s, err
 	}
 	if s.region == "" {
 		s.region = p.defaultRegion(ctx)
-	}
-	if err := validateLabels(addr, s.labels); err != nil {
-		return s, err
-	}
-	if len(s.labels) > 50-3 {
-		return s, fmt.Errorf("%s: %d labels; S3 allows 50 tags and skyplan uses 3", addr, len(s.labels))
 	}
 	return s, nil
 }

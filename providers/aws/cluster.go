@@ -113,7 +113,7 @@ func (p *Provider) parseClusterSpec(ctx context.Context, addr string, d state.At
 		}
 		s.disk = disk
 	}
-	if err := validateLabels(addr, s.labels); err != nil {
+	if err := providers.Refuse(addr, Validate(spec.TypeCluster, d)); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -11,9 +11,7 @@ package aws
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -202,19 +200,4 @@ func userLabels(tags map[string]string) map[string]string {
 		}
 	}
 	return out
-}
-
-func validateLabels(addr string, labels map[string]string) error {
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if reservedTag(k) {
-			return fmt.Errorf("%s: labels: key %q is reserved (skyplan ownership tags, Name and aws: keys are set by skyplan/AWS)", addr, k)
-		}
-		if len(k) == 0 || len(k) > 128 {
-			return fmt.Errorf("%s: labels: key %q must be 1 to 128 characters", addr, k)
-		}
-		if len(labels[k]) > 256 {
-			return fmt.Errorf("%s: labels: value of %q is longer than 256 characters", addr, k)
-		}
-	}
-	return nil
 }

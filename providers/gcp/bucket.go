@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"cloud.google.com/go/storage"
@@ -15,23 +14,20 @@ import (
 	"github.com/skyplan/skyplan/state"
 )
 
-var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$`)
-
-// validBucketName checks GCS's naming rules (the dotted 222-character form
-// needs domain verification and is not supported here).
-func validBucketName(address, name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%s: name is required", address)
-	case !bucketNameRE.MatchString(name):
-		return fmt.Errorf("%s: bucket name %q is not valid on GCS: 3-63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit", address, name)
-	case strings.HasPrefix(name, "goog") || strings.Contains(name, "google"):
-		return fmt.Errorf("%s: bucket name %q is not valid on GCS: names may not start with \"goog\" or contain \"google\"", address, name)
+// validBucket refuses a bucket GCP's rulebook rejects, before any call.
+func validBucket(req providers.ApplyRequest) error {
+	if req.Desired.String("name") == "" {
+		return fmt.Errorf("%s: name is required", req.Address)
 	}
-	return nil
+	return providers.Refuse(req.Address, Validate(spec.TypeBucket, req.Desired))
 }
 
 func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
+	if req.Op != providers.OpDelete {
+		if err := validBucket(req); err != nil {
+			return nil, err
+		}
+	}
 	client, err := p.storageClient(ctx)
 	if err != nil {
 		return nil, p.apiError(req.Address, "Cloud Storage client", "storage", err)
@@ -40,25 +36,14 @@ func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) 
 	case providers.OpCreate:
 		return p.createBucket(ctx, client, req)
 	case providers.OpUpdate:
-		name := req.Desired.String("name")
-		if err := validBucketName(req.Address, name); err != nil {
-			return nil, err
-		}
-		return p.updateBucket(ctx, client, req, name)
+		return p.updateBucket(ctx, client, req, req.Desired.String("name"))
 	}
 	return nil, p.deleteBucket(ctx, client, req)
 }
 
 func (p *Provider) createBucket(ctx context.Context, client *storage.Client, req providers.ApplyRequest) (*state.Resource, error) {
 	d := req.Desired
-	name := d.String("name")
-	if err := validBucketName(req.Address, name); err != nil {
-		return nil, err
-	}
-	user := d.StringMap("labels")
-	if err := validateUserLabels(req.Address, user); err != nil {
-		return nil, err
-	}
+	name, user := d.String("name"), d.StringMap("labels")
 	location := d.String("location")
 	if location == "" {
 		location = "US"
@@ -88,9 +73,6 @@ func (p *Provider) createBucket(ctx context.Context, client *storage.Client, req
 func (p *Provider) updateBucket(ctx context.Context, client *storage.Client, req providers.ApplyRequest, name string) (*state.Resource, error) {
 	d := req.Desired
 	user := d.StringMap("labels")
-	if err := validateUserLabels(req.Address, user); err != nil {
-		return nil, err
-	}
 	b := client.Bucket(name)
 	cur, err := b.Attrs(ctx)
 	if err != nil {

@@ -86,7 +86,7 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 		return nil, fmt.Errorf("%s: %w", req.Address, err)
 	}
 	s.disk = disk
-	if err := validateUserLabels(req.Address, s.user); err != nil {
+	if err := providers.Refuse(req.Address, Validate(req.Type, req.Desired)); err != nil {
 		return nil, err
 	}
 	s.labels = ownedLabels(req.Workspace, req.Address, s.user)

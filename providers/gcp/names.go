@@ -3,9 +3,7 @@ package gcp
 import (
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -67,26 +65,6 @@ func nodeIndex(name, address, workspace string) int {
 		return -1
 	}
 	return n
-}
-
-// validateUserLabels checks labels against GCP's rules before any call, and
-// keeps skyplan's own keys for skyplan.
-func validateUserLabels(address string, labels map[string]string) error {
-	if len(labels)+3 > maxLabels {
-		return fmt.Errorf("%s: %d labels, but GCP allows %d per resource and skyplan adds 3", address, len(labels), maxLabels)
-	}
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		v := labels[k]
-		switch {
-		case strings.HasPrefix(k, "skyplan-"):
-			return fmt.Errorf("%s: label %q uses the reserved prefix \"skyplan-\"; skyplan sets its ownership labels itself", address, k)
-		case !labelKeyRE.MatchString(k):
-			return fmt.Errorf("%s: label key %q is not valid on GCP: keys start with a lowercase letter and use only lowercase letters, digits, '_' and '-' (at most 63 characters), e.g. %q", address, k, suggestLabel(k, true))
-		case !labelValueRE.MatchString(v):
-			return fmt.Errorf("%s: label %s = %q: the value is not valid on GCP: values use only lowercase letters, digits, '_' and '-' (at most 63 characters), e.g. %q", address, k, v, suggestLabel(v, false))
-		}
-	}
-	return nil
 }
 
 // suggestLabel proposes a valid spelling for an invalid key or value.

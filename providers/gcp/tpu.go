@@ -69,7 +69,7 @@ func parseTPUSpec(req providers.ApplyRequest) (*tpuSpec, error) {
 	}
 	s.nodes = int(nodes)
 	user := d.StringMap("labels")
-	if err := validateUserLabels(req.Address, user); err != nil {
+	if err := providers.Refuse(req.Address, Validate(spec.TypeCluster, req.Desired)); err != nil {
 		return nil, err
 	}
 	s.labels = ownedLabels(req.Workspace, req.Address, user)
