@@ -1,0 +1,184 @@
+package catalog
+
+import (
+	"archive/zip"
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Source says where a catalog's data came from.
+type Source struct {
+	// Origin is "embedded" (the copy built into skyplan) or "cache" (a
+	// `skyplan catalog update` download).
+	Origin string `json:"-"`
+	// Path is the cache file, for Origin "cache".
+	Path       string `json:"-"`
+	Repository string `json:"repository"`
+	// URL is the base the CSVs were downloaded from (cache).
+	URL       string `json:"url,omitempty"`
+	AWSCommit string `json:"aws_commit,omitempty"`
+	GCPCommit string `json:"gcp_commit,omitempty"`
+	// ReadOn is the day the embedded extract was read (YYYY-MM-DD); the
+	// upstream files carry no date of their own.
+	ReadOn       string    `json:"read_on,omitempty"`
+	DownloadedAt time.Time `json:"downloaded_at,omitzero"`
+	License      string    `json:"license"`
+}
+
+func (s Source) String() string {
+	if s.Origin == "cache" {
+		return fmt.Sprintf("downloaded %s from %s (cache %s)", s.DownloadedAt.UTC().Format(time.RFC3339), s.URL, s.Path)
+	}
+	return fmt.Sprintf("embedded, read %s from %s (aws@%.7s gcp@%.7s; %s)",
+		s.ReadOn, s.Repository, s.AWSCommit, s.GCPCommit, s.License)
+}
+
+// date is when the data was taken: a newer cache wins over the embedded copy.
+func (s Source) date() time.Time {
+	if !s.DownloadedAt.IsZero() {
+		return s.DownloadedAt
+	}
+	t, _ := time.Parse(time.DateOnly, s.ReadOn)
+	return t
+}
+
+// Archive members: the two clouds' CSVs (upstream format and columns,
+// skyplan's selection of rows) and the provenance.
+const (
+	memberAWS    = "aws/vms.csv"
+	memberGCP    = "gcp/vms.csv"
+	memberSource = "source.json"
+	// CacheFile is the cache's file name in the cache directory.
+	CacheFile = "catalog.zip"
+)
+
+//go:embed data/catalog.zip
+var embeddedZip []byte
+
+var (
+	embeddedOnce sync.Once
+	embedded     *Catalog
+)
+
+// Embedded returns the copy built into skyplan. It is checked by the tests,
+// so failing to parse it is a build defect.
+func Embedded() *Catalog {
+	embeddedOnce.Do(func() {
+		c, err := readArchive(embeddedZip, "embedded")
+		if err != nil {
+			panic("catalog: embedded data: " + err.Error())
+		}
+		embedded = c
+	})
+	return embedded
+}
+
+// readArchive parses an archive; zip's CRC checks catch corrupt members.
+func readArchive(b []byte, origin string) (*Catalog, error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	members := map[string][]byte{}
+	for _, name := range []string{memberAWS, memberGCP, memberSource} {
+		f, err := zr.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err == nil && st.Size() > maxDownload {
+			err = fmt.Errorf("%d bytes, more than a catalog has", st.Size())
+		}
+		if err == nil {
+			buf := bytes.NewBuffer(make([]byte, 0, st.Size()+1))
+			_, err = buf.ReadFrom(f)
+			members[name] = buf.Bytes()
+		}
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	var src Source
+	if err := json.Unmarshal(members[memberSource], &src); err != nil {
+		return nil, fmt.Errorf("%s: %w", memberSource, err)
+	}
+	src.Origin = origin
+	return build(src, members[memberAWS], members[memberGCP])
+}
+
+// CacheDir is where `skyplan catalog update` keeps its download:
+// $SKYPLAN_CATALOG_DIR, else skyplan/catalog in the user's cache directory.
+func CacheDir(getenv func(string) string) (string, error) {
+	if d := getenv("SKYPLAN_CATALOG_DIR"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "skyplan", "catalog"), nil
+}
+
+// Open returns the catalog to use with a cache directory: the cache when it
+// holds a valid download newer than the embedded copy, else the embedded
+// copy. warning is set when a cache exists but cannot be used.
+func Open(dir string) (c *Catalog, warning error) {
+	path := filepath.Join(dir, CacheFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Embedded(), nil
+	}
+	if err == nil {
+		c, err = readArchive(b, "cache")
+	}
+	if err != nil {
+		return Embedded(), fmt.Errorf("catalog cache %s is unusable (%v); using the embedded catalog. Run `skyplan catalog update` to replace it", path, err)
+	}
+	c.source.Path = path
+	if !c.source.date().After(Embedded().source.date()) {
+		return Embedded(), nil // skyplan was upgraded with newer data
+	}
+	return c, nil
+}
+
+var (
+	defaultOnce sync.Once
+	defaultCat  *Catalog
+	// warnOutput receives the one warning about an unusable cache.
+	warnOutput io.Writer = os.Stderr
+)
+
+// Default is the catalog skyplan uses: Open(CacheDir) once per process,
+// warning once on stderr about an unusable cache. Test binaries use the
+// embedded copy unless SKYPLAN_CATALOG_DIR names a cache, so a developer's
+// own cache never changes test results.
+func Default() *Catalog {
+	defaultOnce.Do(func() {
+		if testing.Testing() && os.Getenv("SKYPLAN_CATALOG_DIR") == "" {
+			defaultCat = Embedded()
+			return
+		}
+		dir, err := CacheDir(os.Getenv)
+		if err != nil {
+			defaultCat = Embedded()
+			return
+		}
+		var warning error
+		defaultCat, warning = Open(dir)
+		if warning != nil {
+			fmt.Fprintln(warnOutput, "Warning:", warning)
+		}
+	})
+	return defaultCat
+}
