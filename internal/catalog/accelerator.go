@@ -61,7 +61,8 @@ func (c *Catalog) KnownAccelerators() []string {
 	return out
 }
 
-// resolveKey memoises resolutions: specs repeat the same few requests.
+// resolveKey memoises resolutions and attachments: specs repeat the same
+// few requests.
 type resolveKey struct{ cloud, acc, location string }
 
 type resolution struct {
@@ -166,6 +167,16 @@ func compareNumericPrefix(a, b string, skip int) int {
 // host and the GPUs are, priced as their sum. The host may be an N1 type
 // the catalog does not list (then it has no offerings).
 func (c *Catalog) Attach(cloud, host string, acc Accelerator) (InstanceType, error) {
+	key := resolveKey{cloud, acc.String(), "attach:" + host}
+	if r, ok := c.resolved.Load(key); ok {
+		return r.(resolution).t, r.(resolution).err
+	}
+	t, err := c.attach(cloud, host, acc)
+	c.resolved.Store(key, resolution{t, err})
+	return t, err
+}
+
+func (c *Catalog) attach(cloud, host string, acc Accelerator) (InstanceType, error) {
 	guest := GuestAcceleratorType(acc.Name)
 	switch {
 	case !AttachesGuestGPUs(cloud, host):

@@ -468,8 +468,9 @@ func BenchmarkLoadEmbedded(b *testing.B) {
 	}
 }
 
-// BenchmarkValidateLookups is the catalog work of validating one cluster:
-// parse, resolve, check the type and zone (10,000 clusters = 10,000 ops).
+// BenchmarkValidateLookups is the catalog work of validating and linting
+// one cluster: parse, resolve, check the type and zone, look the machine up
+// (10,000 clusters = 10,000 ops).
 func BenchmarkValidateLookups(b *testing.B) {
 	c := Embedded()
 	accs := []string{"A100:8", "H100:8", "L4:1", "T4:1", "A10G:4"}
@@ -485,6 +486,7 @@ func BenchmarkValidateLookups(b *testing.B) {
 		t, err := c.ResolveInstanceTypeIn(cloud, acc, loc)
 		if err == nil {
 			_ = c.CheckInstanceType(cloud, t.Name)
+			_, _ = c.LookupMachine(cloud, t.Name, accs[i%len(accs)]) // the lint rule's lookup
 		}
 		_ = c.CheckZone(cloud, loc)
 	}
