@@ -108,8 +108,10 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 			case region != z[:i]:
 				errAt(r.Range("zone"), "Zone outside region", fmt.Sprintf("zone %q is in region %q, not %q; drop region or make them agree.", z, z[:i], region))
 			}
-			if err := catalog.CheckZone(cloud.Name, z); gcpZonePattern.MatchString(z) && err != nil {
-				errAt(r.Range("zone"), "Unknown zone", catalogDetail(err))
+			if gcpZonePattern.MatchString(z) {
+				if err := catalog.CheckZone(cloud.Name, z); err != nil {
+					errAt(r.Range("zone"), "Unknown zone", catalogDetail(err))
+				}
 			}
 		}
 	}

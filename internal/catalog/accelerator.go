@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -93,17 +94,18 @@ func (c *Catalog) ResolveInstanceTypeIn(cloud string, acc Accelerator, location 
 
 func (c *Catalog) resolve(cloud string, acc Accelerator, location string) (InstanceType, error) {
 	var candidates []*InstanceType
-	offered := map[string][]string{}
+	offered := map[int][]string{} // count → types, for the error
 	for _, t := range c.byAccelerator[cloud+"/"+acc.Name] {
-		offered[strconv.Itoa(t.Count)] = append(offered[strconv.Itoa(t.Count)], t.Name)
+		offered[t.Count] = append(offered[t.Count], t.Name)
 		if t.Count == acc.Count {
 			candidates = append(candidates, t)
 		}
 	}
 	if cloud == "gcp" && GuestAcceleratorType(acc.Name) != "" && c.attachHost != nil {
 		for key := range c.gcpGPUs {
-			if name, n, _ := strings.Cut(key, ":"); name == acc.Name {
-				offered[n] = append(offered[n], c.attachHost.Name+" + attached")
+			name, n, _ := strings.Cut(key, ":")
+			if count, err := strconv.Atoi(n); err == nil && name == acc.Name {
+				offered[count] = append(offered[count], c.attachHost.Name+" + attached")
 			}
 		}
 		if _, ok := c.gcpGPUs[acc.String()]; ok {
@@ -119,10 +121,9 @@ func (c *Catalog) resolve(cloud string, acc Accelerator, location string) (Insta
 			return InstanceType{}, fmt.Errorf("no %s instance type in skyplan's catalog carries %s", cloud, acc.Name)
 		}
 		var list []string
-		for n, types := range offered {
-			list = append(list, fmt.Sprintf("%s:%s (%s)", acc.Name, n, strings.Join(types, ", ")))
+		for _, n := range slices.Sorted(maps.Keys(offered)) {
+			list = append(list, fmt.Sprintf("%s (%s)", Accelerator{acc.Name, n}, strings.Join(offered[n], ", ")))
 		}
-		slices.SortFunc(list, func(a, b string) int { return compareNumericPrefix(a, b, len(acc.Name)+1) })
 		return InstanceType{}, fmt.Errorf("no %s instance type has %d× %s; offered: %s", cloud, acc.Count, acc.Name, strings.Join(list, ", "))
 	}
 	slices.SortStableFunc(candidates, func(a, b *InstanceType) int {
@@ -147,20 +148,6 @@ func (c *Catalog) resolve(cloud string, acc Accelerator, location string) (Insta
 		return 0
 	})
 	return *candidates[0], nil
-}
-
-// compareNumericPrefix orders "A100:16 (...)" after "A100:8 (...)".
-func compareNumericPrefix(a, b string, skip int) int {
-	num := func(s string) int {
-		s = s[skip:]
-		end := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-		if end < 0 {
-			end = len(s)
-		}
-		n, _ := strconv.Atoi(s[:end])
-		return n
-	}
-	return num(a) - num(b)
 }
 
 // Attach returns a GCE N1 host with GPUs attached: offered where both the

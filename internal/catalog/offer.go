@@ -28,7 +28,8 @@ func (o Offering) Hourly(spot bool) (usd float64, ok bool) {
 	return v, v >= 0
 }
 
-// Offerings are a machine's offerings, one per zone, ordered by region then zone.
+// Offerings are a machine's offerings, one per zone, ordered by region then
+// zone as the catalog returns them (In and Regions rely on that order).
 type Offerings []Offering
 
 // Price is an hourly price for one node.
@@ -36,8 +37,9 @@ type Price struct {
 	PerHour float64 // USD
 	Spot    bool
 	// Estimate is true for spot prices (they move with the market) and for a
-	// region-level figure whose zones differ: that figure is the highest
-	// supported price among the region's zones, so a plan never understates.
+	// region-level figure whose zones differ or lack a price: that figure is
+	// the highest supported price among the region's zones, so a plan never
+	// understates.
 	Estimate bool
 	// Region and Zone say where the figure applies; Zone is "" for a
 	// region-level figure.
