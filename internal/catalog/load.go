@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -85,12 +84,48 @@ func Embedded() *Catalog {
 
 // readArchive parses an archive; zip's CRC checks catch corrupt members.
 func readArchive(b []byte, origin string) (*Catalog, error) {
+	members, err := readMembers(b, memberAWS, memberGCP, memberSource)
+	if err != nil {
+		return nil, err
+	}
+	src, err := parseSource(members[memberSource], origin)
+	if err != nil {
+		return nil, err
+	}
+	return build(src, members[memberAWS], members[memberGCP])
+}
+
+func parseSource(b []byte, origin string) (Source, error) {
+	var src Source
+	if err := json.Unmarshal(b, &src); err != nil {
+		return Source{}, fmt.Errorf("%s: %w", memberSource, err)
+	}
+	src.Origin = origin
+	return src, nil
+}
+
+// embeddedSource is the embedded copy's provenance, read without parsing
+// its data (a valid cache makes that unnecessary).
+var embeddedSource = sync.OnceValue(func() Source {
+	members, err := readMembers(embeddedZip, memberSource)
+	if err != nil {
+		panic("catalog: embedded data: " + err.Error())
+	}
+	src, err := parseSource(members[memberSource], "embedded")
+	if err != nil {
+		panic("catalog: embedded data: " + err.Error())
+	}
+	return src
+})
+
+// readMembers reads whole files of an archive.
+func readMembers(b []byte, names ...string) (map[string][]byte, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, err
 	}
 	members := map[string][]byte{}
-	for _, name := range []string{memberAWS, memberGCP, memberSource} {
+	for _, name := range names {
 		f, err := zr.Open(name)
 		if err != nil {
 			return nil, err
@@ -109,12 +144,7 @@ func readArchive(b []byte, origin string) (*Catalog, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	var src Source
-	if err := json.Unmarshal(members[memberSource], &src); err != nil {
-		return nil, fmt.Errorf("%s: %w", memberSource, err)
-	}
-	src.Origin = origin
-	return build(src, members[memberAWS], members[memberGCP])
+	return members, nil
 }
 
 // CacheDir is where `skyplan catalog update` keeps its download:
@@ -146,39 +176,27 @@ func Open(dir string) (c *Catalog, warning error) {
 		return Embedded(), fmt.Errorf("catalog cache %s is unusable (%v); using the embedded catalog. Run `skyplan catalog update` to replace it", path, err)
 	}
 	c.source.Path = path
-	if !c.source.date().After(Embedded().source.date()) {
+	if !c.source.date().After(embeddedSource().date()) {
 		return Embedded(), nil // skyplan was upgraded with newer data
 	}
 	return c, nil
 }
 
-var (
-	defaultOnce sync.Once
-	defaultCat  *Catalog
-	// warnOutput receives the one warning about an unusable cache.
-	warnOutput io.Writer = os.Stderr
-)
-
 // Default is the catalog skyplan uses: Open(CacheDir) once per process,
 // warning once on stderr about an unusable cache. Test binaries use the
 // embedded copy unless SKYPLAN_CATALOG_DIR names a cache, so a developer's
 // own cache never changes test results.
-func Default() *Catalog {
-	defaultOnce.Do(func() {
-		if testing.Testing() && os.Getenv("SKYPLAN_CATALOG_DIR") == "" {
-			defaultCat = Embedded()
-			return
-		}
-		dir, err := CacheDir(os.Getenv)
-		if err != nil {
-			defaultCat = Embedded()
-			return
-		}
-		var warning error
-		defaultCat, warning = Open(dir)
-		if warning != nil {
-			fmt.Fprintln(warnOutput, "Warning:", warning)
-		}
-	})
-	return defaultCat
-}
+var Default = sync.OnceValue(func() *Catalog {
+	if testing.Testing() && os.Getenv("SKYPLAN_CATALOG_DIR") == "" {
+		return Embedded()
+	}
+	dir, err := CacheDir(os.Getenv)
+	if err != nil {
+		return Embedded()
+	}
+	c, warning := Open(dir)
+	if warning != nil {
+		fmt.Fprintln(os.Stderr, "Warning:", warning)
+	}
+	return c
+})

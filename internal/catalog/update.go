@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // UpstreamURL is the base of SkyPilot's published catalog CSVs
@@ -115,7 +117,12 @@ func Update(ctx context.Context, client *http.Client, base, dir string) (*Catalo
 		return nil, err
 	}
 	path := filepath.Join(dir, CacheFile)
-	if err := writeAtomic(path, archive); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// A synced temporary file renamed over the cache: readers see the old
+	// file or the new one, never a part.
+	if err := renameio.WriteFile(path, archive, 0o644); err != nil {
 		return nil, err
 	}
 	c, err := readArchive(archive, "cache")
@@ -148,29 +155,4 @@ func download(ctx context.Context, client *http.Client, url string) ([]byte, err
 		return nil, fmt.Errorf("GET %s: larger than %d MiB", url, maxDownload>>20)
 	}
 	return b, nil
-}
-
-// writeAtomic writes a file through a synced temporary file and a rename,
-// so readers see the old file or the new one, never a part.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
