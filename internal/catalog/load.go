@@ -64,23 +64,15 @@ const (
 //go:embed data/catalog.zip
 var embeddedZip []byte
 
-var (
-	embeddedOnce sync.Once
-	embedded     *Catalog
-)
-
-// Embedded returns the copy built into skyplan. It is checked by the tests,
-// so failing to parse it is a build defect.
-func Embedded() *Catalog {
-	embeddedOnce.Do(func() {
-		c, err := readArchive(embeddedZip, "embedded")
-		if err != nil {
-			panic("catalog: embedded data: " + err.Error())
-		}
-		embedded = c
-	})
-	return embedded
-}
+// Embedded returns the copy built into skyplan, parsed once. The tests
+// check it, so failing to parse it is a build defect.
+var Embedded = sync.OnceValue(func() *Catalog {
+	c, err := readArchive(embeddedZip, "embedded")
+	if err != nil {
+		panic("catalog: embedded data: " + err.Error())
+	}
+	return c
+})
 
 // readArchive parses an archive; zip's CRC checks catch corrupt members.
 func readArchive(b []byte, origin string) (*Catalog, error) {
