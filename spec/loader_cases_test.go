@@ -449,6 +449,28 @@ var caseErrorCases = []struct {
 		summary: "Accelerator not offered", detail: "offered: A100:8 (p4d.24xlarge)", line: 3, column: 18},
 	{name: "accelerators contradict instance_type", src: "cluster \"c\" {\n  cloud         = \"aws\"\n  instance_type = \"p3.2xlarge\"\n  accelerators  = \"A100:8\"\n}\n",
 		summary: "accelerators do not match instance_type", detail: "1× V100", line: 4, column: 19},
+	{name: "instance type typo", src: "cluster \"c\" {\n  cloud         = \"aws\"\n  instance_type = \"p4d.24xl\"\n}\n",
+		summary: "Unknown instance type", detail: "did you mean p4d.24xlarge?", line: 3, column: 19},
+	{name: "instance type typo names the catalog update", src: "cluster \"c\" {\n  cloud         = \"aws\"\n  instance_type = \"p4d.24xl\"\n}\n",
+		summary: "Unknown instance type", detail: "`skyplan catalog update` refreshes the catalog", line: 3, column: 19},
+	{name: "unknown size of a GPU series", src: "cluster \"g\" {\n  cloud         = \"gcp\"\n  zone          = \"us-central1-a\"\n  instance_type = \"a2-highgpu-3g\"\n}\n",
+		summary: "Unknown instance type", detail: "a2-highgpu-1g, a2-highgpu-2g or a2-highgpu-4g", line: 4, column: 19},
+	{name: "controller instance type typo", src: "jobs_controller \"m\" {\n  cloud         = \"aws\"\n  instance_type = \"m6i.xlarg\"\n  bucket        = bucket.base.name\n}\n",
+		summary: "Unknown instance type", detail: "did you mean m6i.xlarge?", line: 3, column: 19},
+	{name: "accelerator typo", src: "cluster \"c\" {\n  cloud        = \"aws\"\n  accelerators = \"A10O:1\"\n}\n",
+		summary: "Invalid accelerators", detail: "did you mean A100 or A10G?", line: 3, column: 18},
+	{name: "unknown TPU size", src: "cluster \"t\" {\n  cloud           = \"gcp\"\n  zone            = \"us-central2-b\"\n  accelerators    = \"tpu-v4-9\"\n  runtime_version = \"tpu-ubuntu2204-base\"\n}\n",
+		summary: "Unknown TPU type", detail: "did you mean tpu-v4-8?", line: 4, column: 21},
+	{name: "TPU without runtime_version", src: "cluster \"t\" {\n  cloud        = \"gcp\"\n  zone         = \"us-east5-a\"\n  accelerators = \"tpu-v5p-8\"\n}\n",
+		summary: "Missing runtime_version", detail: `runtime_version = "v2-alpha-tpuv5"`, line: 1, column: 1},
+	{name: "unknown gcp zone", src: "cluster \"g\" {\n  cloud         = \"gcp\"\n  instance_type = \"n2-standard-4\"\n  zone          = \"us-central1-g\"\n}\n",
+		summary: "Unknown zone", detail: "did you mean us-central1-a, us-central1-b or us-central1-c?", line: 4, column: 19},
+	{name: "GPU that n1 cannot attach", src: "cluster \"g\" {\n  cloud         = \"gcp\"\n  zone          = \"us-central1-a\"\n  instance_type = \"n1-standard-8\"\n  accelerators  = \"A100:1\"\n}\n",
+		summary: "accelerators cannot be attached", detail: "built into their machine series", line: 5, column: 19},
+	{name: "attached GPU count not offered", src: "cluster \"g\" {\n  cloud         = \"gcp\"\n  zone          = \"us-central1-a\"\n  instance_type = \"n1-standard-8\"\n  accelerators  = \"T4:3\"\n}\n",
+		summary: "accelerators cannot be attached", detail: "does not attach 3× T4", line: 5, column: 19},
+	{name: "GPU with no instance type in the catalog", src: "cluster \"g\" {\n  cloud        = \"gcp\"\n  zone         = \"us-central1-b\"\n  accelerators = \"B200:8\"\n}\n",
+		summary: "Accelerator not offered", detail: "no gcp instance type in skyplan's catalog carries B200", line: 4, column: 18},
 	{name: "TPU on aws", src: "cluster \"c\" {\n  cloud        = \"aws\"\n  accelerators = \"tpu-v4-8\"\n}\n",
 		summary: "TPU on a cloud without TPUs", line: 3, column: 18},
 	{name: "zone outside region", src: "cluster \"c\" {\n  cloud         = \"aws\"\n  instance_type = \"m6i.large\"\n  zone          = \"eu-west-1a\"\n}\n",
@@ -807,5 +829,57 @@ cluster "c" {
 	}
 	if got := cfg.Resource("jobs_controller.a").StringMap("labels")["z"]; got != "s3cr3t" {
 		t.Errorf("jobs_controller.a labels.z = %q", got)
+	}
+}
+
+// Accelerators resolve through the catalog to the cheapest type offered
+// where the cluster runs; GPUs that GCE attaches to N1 hosts keep their host.
+func TestCaseAcceleratorResolution(t *testing.T) {
+	src := `cloud "aws" {
+  regions = ["us-east-1"]
+}
+cloud "gcp" {}
+cluster "a10g" {
+  cloud        = "aws"
+  accelerators = "a10g:1"
+}
+cluster "h200" {
+  cloud        = "aws"
+  accelerators = "H200:8"
+}
+cluster "h100" {
+  cloud        = "gcp"
+  zone         = "us-central1-a"
+  accelerators = "H100:8"
+}
+cluster "t4" {
+  cloud        = "gcp"
+  zone         = "us-central1-a"
+  accelerators = "t4:2"
+}
+cluster "v100" {
+  cloud         = "gcp"
+  zone          = "us-central1-a"
+  instance_type = "n1-standard-4"
+  accelerators  = "V100:1"
+}
+`
+	cfg, diags := caseLoad(t, map[string]string{"main.hcl": src}, spec.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("unexpected diagnostics: %s", diags.Error())
+	}
+	got := map[string]string{}
+	for _, r := range cfg.Resources {
+		got[r.Name] = r.String("instance_type") + " " + r.String("accelerators")
+	}
+	want := map[string]string{
+		"a10g": "g5.xlarge A10G:1",
+		"h200": "p5en.48xlarge H200:8", // p5e.48xlarge has no on-demand price in the catalog
+		"h100": "a3-highgpu-8g H100:8", // not the A3 Edge type at the same price
+		"t4":   "n1-standard-8 T4:2",
+		"v100": "n1-standard-4 V100:1",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("resolved (-want +got):\n%s", d)
 	}
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -107,10 +108,23 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 			case region != z[:i]:
 				errAt(r.Range("zone"), "Zone outside region", fmt.Sprintf("zone %q is in region %q, not %q; drop region or make them agree.", z, z[:i], region))
 			}
+			if gcpZonePattern.MatchString(z) {
+				if err := catalog.CheckZone(cloud.Name, z); err != nil {
+					errAt(r.Range("zone"), "Unknown zone", catalogDetail(err))
+				}
+			}
 		}
 	}
+	// AWS zones are checked by their region prefix only: the catalog names
+	// AZ IDs (use1-az2), which map to AZ names differently per account.
 	acc := r.String("accelerators")
 	it := r.String("instance_type")
+	if it != "" {
+		if err := catalog.CheckInstanceType(cloud.Name, it); err != nil {
+			errAt(r.Range("instance_type"), "Unknown instance type", catalogDetail(err))
+			return diags
+		}
+	}
 	if r.Type == TypeJobsController {
 		if it == "" {
 			r.Attrs["instance_type"] = map[string]string{"aws": "m6i.xlarge", "gcp": "n2-standard-4"}[cloud.Name]
@@ -122,8 +136,18 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 			errAt(r.Range("accelerators"), "TPU on a cloud without TPUs", fmt.Sprintf("%s asks for %s, but TPUs exist only on gcp.", r.Address(), acc))
 			return diags
 		}
-		if _, err := catalog.ParseTPU(acc); err != nil {
+		t, err := catalog.ParseTPU(acc)
+		var unknown *catalog.UnknownError
+		switch {
+		case errors.As(err, &unknown):
+			errAt(r.Range("accelerators"), "Unknown TPU type", catalogDetail(err))
+		case err != nil:
 			errAt(r.Range("accelerators"), "Invalid TPU", err.Error()+".")
+		}
+		if r.String("runtime_version") == "" {
+			errAt(r.DeclRange, "Missing runtime_version",
+				fmt.Sprintf("%s is a TPU VM and needs runtime_version, the software image its hosts boot, e.g. runtime_version = %q.",
+					r.Address(), catalog.RuntimeVersionExample(t.Generation)))
 		}
 		if _, set := r.Attrs["tpu_vm"]; !set {
 			r.Attrs["tpu_vm"] = true
@@ -143,12 +167,18 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 	case acc != "":
 		parsed, err := catalog.ParseAccelerators(acc)
 		if err != nil {
-			errAt(r.Range("accelerators"), "Invalid accelerators", err.Error()+".")
+			errAt(r.Range("accelerators"), "Invalid accelerators", catalogDetail(err))
 			return diags
 		}
 		// Store the canonical spelling so "a100:8" and "A100:8" plan the same.
 		r.Attrs["accelerators"] = parsed.String()
 		if it != "" {
+			if catalog.AttachesGuestGPUs(cloud.Name, it) {
+				if _, err := catalog.Attach(cloud.Name, it, parsed); err != nil {
+					errAt(r.Range("accelerators"), "accelerators cannot be attached", err.Error()+".")
+				}
+				return diags
+			}
 			t, known := catalog.LookupInstanceType(cloud.Name, it)
 			if known && (t.Accelerator != parsed.Name || t.Count != parsed.Count) {
 				errAt(r.Range("accelerators"), "accelerators do not match instance_type",
@@ -156,7 +186,11 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 			}
 			return diags
 		}
-		t, err := catalog.ResolveInstanceType(cloud.Name, parsed)
+		location := r.String("region")
+		if cloud.Name == "gcp" {
+			location = r.String("zone")
+		}
+		t, err := catalog.ResolveInstanceTypeIn(cloud.Name, parsed, location)
 		if err != nil {
 			errAt(r.Range("accelerators"), "Accelerator not offered", err.Error()+".")
 			return diags
@@ -168,6 +202,20 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// catalogDetail explains a catalog lookup error; for unknown names it says
+// how to refresh a catalog that predates them.
+func catalogDetail(err error) string {
+	msg := err.Error()
+	if !strings.HasSuffix(msg, "?") {
+		msg += "."
+	}
+	var unknown *catalog.UnknownError
+	if errors.As(err, &unknown) {
+		msg += fmt.Sprintf("\nIf %s is newer than skyplan's catalog, `skyplan catalog update` refreshes the catalog.", unknown.Name)
+	}
+	return msg
 }
 
 // Accelerator renders a catalog type's accelerators as a spec value.

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/skyplan/skyplan/internal/catalog"
 	"github.com/skyplan/skyplan/internal/session"
 	"github.com/skyplan/skyplan/internal/style"
 	"github.com/skyplan/skyplan/providers"
@@ -36,7 +37,7 @@ func (VersionCmd) Run(g *Globals) error {
 	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		v = bi.Main.Version
 	}
-	fmt.Fprintf(g.Stdout, "skyplan %s\n", v)
+	fmt.Fprintf(g.Stdout, "skyplan %s\ncatalog: %s\n", v, catalog.Default().Source())
 	return nil
 }
 

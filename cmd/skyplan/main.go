@@ -39,6 +39,7 @@ type CLI struct {
 	State       StateCmd       `cmd:"" help:"Inspect the state."`
 	ForceUnlock ForceUnlockCmd `cmd:"" name:"force-unlock" help:"Remove a state lock left by a crashed run."`
 	K8s         K8sCmd         `cmd:"" name:"k8s" help:"Kubernetes GPU helpers: detect and label GPU nodes."`
+	Catalog     CatalogCmd     `cmd:"" help:"GPU/TPU offerings and prices: list them, refresh the catalog."`
 	Version     VersionCmd     `cmd:"" help:"Print the version."`
 }
 

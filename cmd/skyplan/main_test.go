@@ -105,6 +105,8 @@ func TestScripts(t *testing.T) {
 			"s3object":    cmdS3Object,
 			"copyexample": cmdCopyExample,
 			"startk8s":    cmdStartK8s,
+			"catalogcsv":  cmdCatalogCSV,
+			"catalogsrv":  cmdCatalogServer,
 		},
 		RequireExplicitExec: true,
 	})

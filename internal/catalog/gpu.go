@@ -19,7 +19,7 @@ var gpuModelTokens = map[string]string{
 	"b200": "B200", "gh200": "GH200", "h200": "H200", "h100": "H100",
 	"a100": "A100", "a10g": "A10G", "a10": "A10", "a40": "A40",
 	"l40s": "L40S", "l40": "L40", "l4": "L4", "t4": "T4",
-	"v100": "V100", "p100": "P100", "p4": "P4", "k80": "K80",
+	"v100": "V100", "p100": "P100", "p4": "P4", "k80": "K80", "t4g": "T4g",
 }
 
 var nameSeparators = regexp.MustCompile(`[\s\-_/,()]+`)
@@ -66,45 +66,41 @@ func GPULabelValue(model string) string { return strings.ToLower(model) }
 
 // GPUForInstanceType returns the GPU model an instance type carries (AWS or
 // GCP), from the catalog entry or, for sizes the catalog does not list, from
-// its family when every catalog type of that family carries the same model
-// (g5.2xlarge → A10G, a2-ultragpu-2g → A100-80GB). ok is false for CPU-only
-// and unknown types and for families whose GPUs are attached, not built in
-// (GCP n1): those cannot be told from the type name.
+// its family: the GCE series (a2-ultragpu-2g → A100-80GB) or an AWS family
+// whose catalog types all carry one model (g5.64xlarge → A10G). ok is false
+// for CPU-only and unknown types, for accelerators that are not GPUs
+// (Trainium, Inferentia, FPGAs) and for families whose GPUs are attached,
+// not built in (GCP n1): those cannot be told from the type name.
 func GPUForInstanceType(name string) (model string, ok bool) {
-	for _, t := range instanceTypes {
-		if t.Name == name {
-			if t.Accelerator == "" || t.GuestAccelerator != "" {
-				return "", false
-			}
-			return t.Accelerator, true
+	c := Default()
+	for _, cloud := range []string{"aws", "gcp"} {
+		if t, found := c.LookupInstanceType(cloud, name); found {
+			return gpuModel(t.Accelerator)
 		}
 	}
-	key := gpuFamilyKey(name)
-	if key == "" {
+	if acc, _, _ := gceBuiltInGPU(name); acc != "" {
+		return gpuModel(acc)
+	}
+	family, _, isAWS := strings.Cut(name, ".")
+	if !isAWS {
 		return "", false
 	}
-	for _, t := range instanceTypes {
-		if gpuFamilyKey(t.Name) != key {
+	for _, t := range c.InstanceTypes("aws") {
+		if t.Family != family {
 			continue
 		}
-		if t.Accelerator == "" || t.GuestAccelerator != "" || (model != "" && t.Accelerator != model) {
+		m, ok := gpuModel(t.Accelerator)
+		if !ok || (model != "" && m != model) {
 			return "", false
 		}
-		model = t.Accelerator
+		model = m
 	}
 	return model, model != ""
 }
 
-// gpuFamilyKey is the part of a type name that fixes its GPU model: the AWS
-// family (p4d of p4d.24xlarge) or the GCP series and kind (a2-highgpu of
-// a2-highgpu-8g).
-func gpuFamilyKey(name string) string {
-	if fam, _, ok := strings.Cut(name, "."); ok {
-		return fam
-	}
-	parts := strings.Split(name, "-")
-	if len(parts) < 3 {
-		return ""
-	}
-	return parts[0] + "-" + parts[1]
+// gpuModel names the GPU model of a catalog accelerator: H100-MEGA (a
+// machine variant) is an H100, V100-32GB a V100.
+func gpuModel(accelerator string) (string, bool) {
+	m := NormalizeGPUName(accelerator, 0)
+	return m, m != ""
 }

@@ -80,6 +80,17 @@ func TestGPUForInstanceType(t *testing.T) {
 		{"a2-ultragpu-2g", "A100-80GB", true},
 		{"a3-highgpu-8g", "H100", true},
 		{"g2-standard-8", "L4", true},
+		{"a3-megagpu-8g", "H100", true}, // the catalog's H100-MEGA is an H100
+		{"a3-edgegpu-8g", "H100", true}, // in the catalog, never resolved to
+		{"a4-highgpu-8g", "B200", true}, // not in the catalog: from the series
+		{"p3dn.24xlarge", "V100", true}, // V100-32GB
+		{"g5g.xlarge", "T4g", true},     // NVIDIA T4G (arm)
+		{"g5g.4xlarge", "T4g", true},    // listed too
+		{"g4ad.xlarge", "", false},      // AMD Radeon: no nvidia.com/gpu
+		{"inf2.xlarge", "", false},      // Inferentia is not a GPU
+		{"trn2.48xlarge", "", false},    // no accelerator in the data
+		{"p4d.48xlarge", "A100", true},  // unknown size of a one-model family
+		{"g6.64xlarge", "L4", true},
 		// GPUs attached to n1 VMs cannot be told from the type name.
 		{"n1-standard-8", "", false},
 		{"n1-standard-96", "", false},

@@ -148,12 +148,12 @@ var RuleAcceleratorNotOffered = &Rule{
 				zone := r.String("zone")
 				if err == nil && zone != "" && !t.Offered(zone) {
 					out = append(out, resourceFinding(r, "zone",
-						fmt.Sprintf("%s: TPU %s VMs are not offered in zone %s", r.Address(), t.Generation, zone),
-						fmt.Sprintf("zone = %q (TPU %s is offered in %s)", t.Zones[0], t.Generation, strings.Join(t.Zones, ", "))))
+						fmt.Sprintf("%s: TPU %s is not offered in zone %s", r.Address(), t.Name, zone),
+						fmt.Sprintf("zone = %q (%s is offered in %s)", t.Zones[0], t.Name, firstN(t.Zones, 8))))
 				}
 				continue
 			}
-			t, known := catalog.LookupInstanceType(r.Cloud(), r.String("instance_type"))
+			t, known := catalog.LookupMachine(r.Cloud(), r.String("instance_type"), acc)
 			if !known {
 				continue
 			}

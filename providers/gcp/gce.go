@@ -90,14 +90,15 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 		return nil, err
 	}
 	s.labels = ownedLabels(req.Workspace, req.Address, s.user)
-	if t, known := catalog.LookupInstanceType(CloudName, s.machineType); known {
-		s.gpu = t.Accelerator != ""
-		if t.GuestAccelerator != "" {
-			s.guest = &compute.AcceleratorConfig{
-				AcceleratorType:  fmt.Sprintf("zones/%s/acceleratorTypes/%s", s.zone, t.GuestAccelerator),
-				AcceleratorCount: int64(t.Count),
-			}
+	acc, accErr := catalog.ParseAccelerators(d.String("accelerators"))
+	if guest := catalog.GuestAcceleratorType(acc.Name); accErr == nil && guest != "" && catalog.AttachesGuestGPUs(CloudName, s.machineType) {
+		s.gpu = true
+		s.guest = &compute.AcceleratorConfig{
+			AcceleratorType:  fmt.Sprintf("zones/%s/acceleratorTypes/%s", s.zone, guest),
+			AcceleratorCount: int64(acc.Count),
 		}
+	} else if t, known := catalog.LookupInstanceType(CloudName, s.machineType); known {
+		s.gpu = t.Accelerator != ""
 	} else {
 		for _, prefix := range []string{"a2-", "a3-", "a4-", "g2-"} {
 			s.gpu = s.gpu || strings.HasPrefix(s.machineType, prefix)
@@ -712,14 +713,11 @@ func tierOf(machineType string, d catalog.Disk, size int64, desired string) stri
 func observedAccelerators(inst *compute.Instance) string {
 	machineType := lastSegment(inst.MachineType)
 	for _, ga := range inst.GuestAccelerators {
-		name := lastSegment(ga.AcceleratorType)
-		for _, t := range catalog.InstanceTypes(CloudName) {
-			if t.GuestAccelerator == name {
-				return catalog.Accelerator{Name: t.Accelerator, Count: int(ga.AcceleratorCount)}.String()
-			}
+		if acc := catalog.AcceleratorForGuestType(lastSegment(ga.AcceleratorType)); acc != "" {
+			return catalog.Accelerator{Name: acc, Count: int(ga.AcceleratorCount)}.String()
 		}
 	}
-	if t, ok := catalog.LookupInstanceType(CloudName, machineType); ok && t.Accelerator != "" && t.GuestAccelerator == "" {
+	if t, ok := catalog.LookupInstanceType(CloudName, machineType); ok && t.Accelerator != "" {
 		return spec.Accelerator(t)
 	}
 	return ""
