@@ -62,6 +62,9 @@ func Refuse(addr string, problems []Problem) error {
 	msgs := make([]string, len(problems))
 	for i, p := range problems {
 		msgs[i] = p.Message
+		if p.Fix != "" {
+			msgs[i] += " (fix: " + p.Fix + ")"
+		}
 	}
 	return fmt.Errorf("%s: %s", addr, strings.Join(msgs, "; "))
 }
