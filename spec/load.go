@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Options controls where a spec is read from and which variable values apply.
@@ -158,4 +159,123 @@ func hashSpec(sources map[string][]byte, vars string) string {
 	}
 	h.Write([]byte(vars))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+type loader struct {
+	cfg    *Config
+	parser *hclparse.Parser
+	opts   Options
+
+	varDecls map[string]*varDecl
+	vars     map[string]cty.Value
+	locals   map[string]cty.Value
+	// sensitiveLocals are locals computed from sensitive variables.
+	sensitiveLocals map[string]bool
+	// evaluated resources by type, then name
+	resVals map[string]map[string]cty.Value
+	// resSensitive holds each evaluated resource's sensitive attributes, so
+	// values copied from them by reference stay sensitive.
+	resSensitive map[string]map[string]bool
+	// nodes are the locals, clouds and resources by key, with their references.
+	nodes map[string]*node
+}
+
+func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var skyplanBlocks, varBlocks, cloudBlocks, resBlocks []*hcl.Block
+	var localAttrs []*hcl.Attribute
+	for _, body := range bodies {
+		content, d := body.Content(topSchema)
+		diags = append(diags, d...)
+		if content == nil {
+			continue
+		}
+		for _, b := range content.Blocks {
+			switch b.Type {
+			case "skyplan":
+				skyplanBlocks = append(skyplanBlocks, b)
+			case "variable":
+				varBlocks = append(varBlocks, b)
+			case "cloud":
+				cloudBlocks = append(cloudBlocks, b)
+			case "locals":
+				attrs, d := b.Body.JustAttributes()
+				diags = append(diags, d...)
+				for _, a := range attrs {
+					localAttrs = append(localAttrs, a)
+				}
+			default:
+				resBlocks = append(resBlocks, b)
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	diags = append(diags, l.declareVariables(varBlocks)...)
+	if diags.HasErrors() {
+		return diags
+	}
+	diags = append(diags, l.assignVariables()...)
+	if diags.HasErrors() {
+		return diags
+	}
+	l.cfg.Variables = l.vars
+
+	nodes, d := l.buildNodes(localAttrs, resBlocks, cloudBlocks)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return diags
+	}
+	order, d := topoSort(nodes)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return diags
+	}
+	l.locals = map[string]cty.Value{}
+	l.sensitiveLocals = map[string]bool{}
+	l.resVals = map[string]map[string]cty.Value{}
+	l.resSensitive = map[string]map[string]bool{}
+	l.cfg.Clouds = map[string]*Cloud{}
+	var cloudDiags hcl.Diagnostics
+	for _, n := range order {
+		if n.cloud != nil {
+			d := l.decodeCloud(n.cloud)
+			cloudDiags = append(cloudDiags, d...)
+			diags = append(diags, d...)
+			continue
+		}
+		if n.local != nil {
+			v, d := n.local.Expr.Value(l.evalContext())
+			diags = append(diags, d...)
+			if v == cty.NilVal {
+				v = cty.DynamicVal
+			}
+			l.locals[strings.TrimPrefix(n.key, "local.")] = v
+			if l.refsSensitive(n.refs) {
+				l.sensitiveLocals[strings.TrimPrefix(n.key, "local.")] = true
+			}
+			continue
+		}
+		r, d := l.decodeResource(n)
+		diags = append(diags, d...)
+		if r != nil {
+			// Validate before others can reference r, so references see the
+			// completed values (defaulted region, resolved instance_type).
+			if !d.HasErrors() && !cloudDiags.HasErrors() {
+				diags = append(diags, validateResource(l.cfg, r)...)
+			}
+			l.resSensitive[r.Address()] = r.Sensitive
+			l.cfg.Resources = append(l.cfg.Resources, r)
+			if l.resVals[r.Type] == nil {
+				l.resVals[r.Type] = map[string]cty.Value{}
+			}
+			l.resVals[r.Type][r.Name] = resourceValue(r)
+		}
+	}
+	sort.Slice(l.cfg.Resources, func(i, j int) bool {
+		return l.cfg.Resources[i].Address() < l.cfg.Resources[j].Address()
+	})
+	diags = append(diags, l.decodeSkyplan(skyplanBlocks)...)
+	return diags
 }

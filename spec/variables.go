@@ -225,3 +225,12 @@ func (l *loader) varValuesForHash() string {
 	}
 	return sb.String()
 }
+
+type varDecl struct {
+	name      string
+	typ       cty.Type
+	def       cty.Value
+	hasDef    bool
+	sensitive bool
+	rng       hcl.Range
+}

@@ -1,0 +1,63 @@
+package spec
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// refsSensitive reports whether any reference reaches a sensitive variable,
+// directly or through a local value.
+func (l *loader) refsSensitive(refs []hcl.Traversal) bool {
+	for _, t := range refs {
+		name, ok := stepName(t, 1)
+		if !ok {
+			if l.collectionSensitive(t.RootName()) {
+				return true
+			}
+			continue
+		}
+		switch t.RootName() {
+		case "var":
+			if vd := l.varDecls[name]; vd != nil && vd.sensitive {
+				return true
+			}
+		case "local":
+			if l.sensitiveLocals[name] {
+				return true
+			}
+		default:
+			sens := l.resSensitive[t.RootName()+"."+name]
+			if attr, ok := stepName(t, 2); ok {
+				if sens[attr] {
+					return true
+				}
+			} else if len(sens) > 0 {
+				return true // the whole resource object
+			}
+		}
+	}
+	return false
+}
+
+// collectionSensitive reports whether any member of a whole collection
+// (var, local, or a resource type such as bucket) is sensitive.
+func (l *loader) collectionSensitive(root string) bool {
+	switch root {
+	case "var":
+		for _, vd := range l.varDecls {
+			if vd.sensitive {
+				return true
+			}
+		}
+	case "local":
+		return len(l.sensitiveLocals) > 0
+	default:
+		for addr, sens := range l.resSensitive {
+			if strings.HasPrefix(addr, root+".") && len(sens) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
