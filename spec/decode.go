@@ -2,33 +2,35 @@ package spec
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
-// resourceSchemaHCL builds the hcl.BodySchema of a resource block.
-func resourceSchemaHCL(s *ResourceSchema) *hcl.BodySchema {
-	bs := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "lifecycle"}}}
-	for _, a := range s.Attrs {
-		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+// resourceBodySchemas are the hcl.BodySchema of each resource block type.
+var resourceBodySchemas = func() map[string]*hcl.BodySchema {
+	out := map[string]*hcl.BodySchema{}
+	for _, s := range Schemas {
+		bs := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "lifecycle"}}}
+		for _, a := range s.Attrs {
+			bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+		}
+		out[s.Type] = bs
 	}
-	return bs
-}
+	return out
+}()
 
 var lifecycleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "allow_replace"}}}
 
-func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
+// decodeResource decodes every attribute it can, so one run reports an
+// unknown attribute and a wrong type in the same block together.
+func (l *loader) decodeResource(n *node, sc *scope) (*Resource, hcl.Diagnostics) {
 	b := n.block
 	s := SchemaFor(b.Type)
-	content, diags := b.Body.Content(resourceSchemaHCL(s))
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	r := &Resource{Type: b.Type, Name: b.Labels[0], Attrs: map[string]any{}, DeclRange: n.rng, AttrRanges: map[string]hcl.Range{}}
-	ctx := l.evalContext()
+	content, diags := b.Body.Content(resourceBodySchemas[b.Type])
+	r := &Resource{Type: b.Type, Name: b.Labels[0], Attrs: make(map[string]any, len(s.Attrs)), DeclRange: n.rng,
+		AttrRanges: make(map[string]hcl.Range, len(content.Attributes))}
 	for _, as := range s.Attrs {
 		a, ok := content.Attributes[as.Name]
 		if !ok {
@@ -38,13 +40,13 @@ func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
 			continue
 		}
 		r.AttrRanges[as.Name] = a.Expr.Range()
-		if l.refsSensitive(a.Expr.Variables()) {
+		if l.anySensitive() && l.refsSensitive(a.Expr.Variables()) {
 			if r.Sensitive == nil {
 				r.Sensitive = map[string]bool{}
 			}
 			r.Sensitive[as.Name] = true
 		}
-		v, d := decodeAttr(a, as.Type, ctx)
+		v, d := decodeAttr(a, as.Type, sc)
 		diags = append(diags, d...)
 		if v != nil {
 			r.Attrs[as.Name] = v
@@ -62,36 +64,20 @@ func (l *loader) decodeResource(n *node) (*Resource, hcl.Diagnostics) {
 		lc, d := lb.Body.Content(lifecycleSchema)
 		diags = append(diags, d...)
 		if a, ok := lc.Attributes["allow_replace"]; ok {
-			v, d := decodeAttr(a, TypeBool, ctx)
+			v, d := decodeAttr(a, TypeBool, sc)
 			diags = append(diags, d...)
 			r.AllowReplace, _ = v.(bool)
 		}
 	}
-	deps := map[string]bool{}
-	for _, t := range n.refs {
-		if k := refKey(t); k != "" && !strings.HasPrefix(k, "local.") {
-			deps[k] = true
-		}
-	}
-	// Dependencies through locals count too: a local that references a resource.
-	for _, t := range n.refs {
-		if k := refKey(t); strings.HasPrefix(k, "local.") {
-			for _, dep := range l.localResourceDeps(k, map[string]bool{}) {
-				deps[dep] = true
-			}
-		}
-	}
-	for k := range deps {
-		r.DependsOn = append(r.DependsOn, k)
-	}
-	sort.Strings(r.DependsOn)
+	r.DependsOn = l.resourceDeps(n)
 	return r, diags
 }
 
 // decodeAttr evaluates an attribute and converts it to a plain Go value.
-// A null value returns (nil, no diagnostics).
-func decodeAttr(a *hcl.Attribute, t AttrType, ctx *hcl.EvalContext) (any, hcl.Diagnostics) {
-	v, diags := a.Expr.Value(ctx)
+// A null value returns (nil, no diagnostics), and so does a value computed
+// from something broken (its error is already reported).
+func decodeAttr(a *hcl.Attribute, t AttrType, sc *scope) (any, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(sc.ctx)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -104,6 +90,9 @@ func decodeAttr(a *hcl.Attribute, t AttrType, ctx *hcl.EvalContext) (any, hcl.Di
 			Detail: fmt.Sprintf("Inappropriate value for attribute %q: %s required.", a.Name, t), Subject: a.Expr.Range().Ptr()}}
 	}
 	if !cv.IsWhollyKnown() {
+		if sc.tainted {
+			return nil, nil
+		}
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown value",
 			Detail: fmt.Sprintf("The value of %q cannot be determined.", a.Name), Subject: a.Expr.Range().Ptr()}}
 	}
@@ -143,9 +132,11 @@ func (l *loader) decodeSkyplan(blocks []*hcl.Block) hcl.Diagnostics {
 	if content == nil {
 		return diags
 	}
-	ctx := l.evalContext()
+	refs, d := l.resolveRefs(blockRefs(blocks[0]))
+	diags = append(diags, d...)
+	sc := l.scopeFor(refs)
 	if a, ok := content.Attributes["workspace"]; ok {
-		v, d := decodeAttr(a, TypeString, ctx)
+		v, d := decodeAttr(a, TypeString, sc)
 		diags = append(diags, d...)
 		if ws, _ := v.(string); ws != "" {
 			if !validWorkspace(ws) {
@@ -180,7 +171,7 @@ func (l *loader) decodeSkyplan(blocks []*hcl.Block) hcl.Diagnostics {
 			be.Attrs["path"] = ".skyplan/state.json"
 		}
 		for name, a := range bc.Attributes {
-			v, d := decodeAttr(a, TypeString, ctx)
+			v, d := decodeAttr(a, TypeString, sc)
 			diags = append(diags, d...)
 			if s, _ := v.(string); s != "" {
 				be.Attrs[name] = s
@@ -203,21 +194,24 @@ func validWorkspace(ws string) bool {
 	return true
 }
 
-// decodeCloud decodes one `cloud "NAME" {}` block (duplicates are reported
-// when the nodes are built).
-func (l *loader) decodeCloud(b *hcl.Block) hcl.Diagnostics {
-	var diags hcl.Diagnostics
+var cloudBodySchema = func() *hcl.BodySchema {
 	bs := &hcl.BodySchema{}
 	for _, a := range cloudAttrs {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name})
 	}
-	ctx := l.evalContext()
+	return bs
+}()
+
+// decodeCloud decodes one `cloud "NAME" {}` block (duplicates are reported
+// when the nodes are built).
+func (l *loader) decodeCloud(b *hcl.Block, sc *scope) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	name := b.Labels[0]
 	if !contains(CloudNames, name) {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown cloud",
 			Detail: fmt.Sprintf("Cloud %q is not supported; use one of %s.", name, strings.Join(CloudNames, ", ")), Subject: b.LabelRanges[0].Ptr()}}
 	}
-	content, d := b.Body.Content(bs)
+	content, d := b.Body.Content(cloudBodySchema)
 	diags = append(diags, d...)
 	if content == nil {
 		return diags
@@ -229,7 +223,7 @@ func (l *loader) decodeCloud(b *hcl.Block) hcl.Diagnostics {
 			continue
 		}
 		c.AttrRanges[as.Name] = a.Expr.Range()
-		v, d := decodeAttr(a, as.Type, ctx)
+		v, d := decodeAttr(a, as.Type, sc)
 		diags = append(diags, d...)
 		if v != nil {
 			c.Attrs[as.Name] = v

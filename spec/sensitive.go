@@ -1,8 +1,6 @@
 package spec
 
 import (
-	"strings"
-
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -40,24 +38,30 @@ func (l *loader) refsSensitive(refs []hcl.Traversal) bool {
 	return false
 }
 
+// anySensitive reports whether anything decoded so far is sensitive; when
+// nothing is, no reference needs a closer look.
+func (l *loader) anySensitive() bool {
+	return l.anySensitiveVar || len(l.sensitiveLocals) > 0 || len(l.sensitiveTypes) > 0
+}
+
 // collectionSensitive reports whether any member of a whole collection
 // (var, local, or a resource type such as bucket) is sensitive.
 func (l *loader) collectionSensitive(root string) bool {
 	switch root {
 	case "var":
-		for _, vd := range l.varDecls {
-			if vd.sensitive {
-				return true
-			}
-		}
+		return l.anySensitiveVar
 	case "local":
 		return len(l.sensitiveLocals) > 0
-	default:
-		for addr, sens := range l.resSensitive {
-			if strings.HasPrefix(addr, root+".") && len(sens) > 0 {
-				return true
-			}
-		}
 	}
-	return false
+	return l.sensitiveTypes[root]
+}
+
+// recordSensitive remembers a decoded resource's sensitive attributes, so
+// values copied from them by reference stay sensitive.
+func (l *loader) recordSensitive(r *Resource) {
+	if len(r.Sensitive) == 0 {
+		return
+	}
+	l.resSensitive[r.Address()] = r.Sensitive
+	l.sensitiveTypes[r.Type] = true
 }
