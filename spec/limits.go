@@ -78,13 +78,12 @@ func (s *nestingScan) run() int {
 				s.pop()
 				prev = '"'
 			case s.json:
-			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == c:
-				i++ // $${ and %%{ are literal
-			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{':
-				if s.openTemplate(&i, top) {
+			default:
+				if opened, tooDeep := s.template(&i, top); tooDeep {
 					return i
+				} else if opened {
+					prev = '{'
 				}
-				prev = '{'
 			}
 		case '<':
 			if i == 0 || src[i-1] == '\n' {
@@ -99,13 +98,9 @@ func (s *nestingScan) run() int {
 					continue
 				}
 			}
-			switch {
-			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == c:
-				i++
-			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{':
-				if s.openTemplate(&i, top) {
-					return i
-				}
+			if opened, tooDeep := s.template(&i, top); tooDeep {
+				return i
+			} else if opened {
 				prev = '{'
 			}
 		default: // code
@@ -190,11 +185,25 @@ func (s *nestingScan) pop() {
 	}
 }
 
-// openTemplate handles ${ or %{ at src[*i] inside a string or heredoc: an
-// interpolation frame, and for %{if} and %{for} one more level until the
-// matching %{endif} or %{endfor}. It reports whether the limit is passed.
-func (s *nestingScan) openTemplate(i *int, tmpl *scanFrame) bool {
-	if s.src[*i] == '%' {
+// template handles a template character at src[*i] inside a string or
+// heredoc: $${ and %%{ are literal; ${ and %{ open an interpolation frame,
+// and %{if} and %{for} one more level until the matching %{endif} or
+// %{endfor}. It reports whether a frame opened and whether the limit is
+// passed.
+func (s *nestingScan) template(i *int, tmpl *scanFrame) (opened, tooDeep bool) {
+	c := s.src[*i]
+	if c != '$' && c != '%' || *i+1 >= len(s.src) {
+		return false, false
+	}
+	switch s.src[*i+1] {
+	case c:
+		*i++ // $${ and %%{ are literal
+		return false, false
+	case '{':
+	default:
+		return false, false
+	}
+	if c == '%' {
 		word := bytes.TrimLeft(s.src[*i+2:min(len(s.src), *i+40)], "~ \t")
 		switch {
 		case bytes.HasPrefix(word, []byte("endif")), bytes.HasPrefix(word, []byte("endfor")):
@@ -208,7 +217,7 @@ func (s *nestingScan) openTemplate(i *int, tmpl *scanFrame) bool {
 		}
 	}
 	*i++ // the {
-	return s.push(scanFrame{kind: '$'})
+	return true, s.push(scanFrame{kind: '$'})
 }
 
 // heredocStart reads the marker of a heredoc whose `<<` ends before src[at]

@@ -38,6 +38,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -46,8 +47,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 )
@@ -118,7 +119,7 @@ func Load(opts Options) (*Config, hcl.Diagnostics) {
 func LoadSources(sources map[string][]byte, opts Options) (*Config, hcl.Diagnostics) {
 	cfg := &Config{Dir: opts.Dir, Sources: map[string][]byte{}, Files: map[string]*hcl.File{}}
 	l := &loader{
-		cfg: cfg, parser: hclparse.NewParser(), opts: opts, ctx: opts.context(), funcs: Functions(),
+		cfg: cfg, opts: opts, ctx: opts.context(), funcs: Functions(),
 		varFiles: map[string]*hcl.File{}, hidden: map[string]bool{}, broken: map[string]bool{},
 	}
 	bodies, diags := l.parse(sources)
@@ -136,13 +137,7 @@ func LoadSources(sources map[string][]byte, opts Options) (*Config, hcl.Diagnost
 func (l *loader) parse(sources map[string][]byte) ([]hcl.Body, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var bodies []hcl.Body
-	paths := slices.Sorted(func(yield func(string) bool) {
-		for p := range sources {
-			if !yield(p) {
-				return
-			}
-		}
-	})
+	paths := slices.Sorted(maps.Keys(sources))
 	parsed := parseAll(l.ctx, paths, sources)
 	for i, p := range paths {
 		r := parsed[i]
@@ -160,7 +155,7 @@ func (l *loader) parse(sources map[string][]byte) ([]hcl.Body, hcl.Diagnostics) 
 		}
 	}
 	for _, vf := range l.opts.VarFiles {
-		src, shown, err := readVarFile(vf, cmpDir(l.opts.Dir))
+		src, shown, err := readVarFile(vf, dirOrDot(l.opts.Dir))
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: err.Error()})
 			continue
@@ -168,25 +163,24 @@ func (l *loader) parse(sources map[string][]byte) ([]hcl.Body, hcl.Diagnostics) 
 		if !shown {
 			l.hidden[vf] = true
 		}
-		json := strings.HasSuffix(vf, ".json")
-		if d := checkNesting(src, vf, json); d != nil {
+		isJSON := strings.HasSuffix(vf, ".json")
+		if d := checkNesting(src, vf, isJSON); d != nil {
 			diags = append(diags, d)
 			continue
 		}
 		var f *hcl.File
 		var d hcl.Diagnostics
-		if json {
-			f, d = l.parser.ParseJSON(src, vf)
+		if isJSON {
+			f, d = json.Parse(src, vf)
 		} else {
-			f, d = l.parser.ParseHCL(src, vf)
+			f, d = hclsyntax.ParseConfig(src, vf, hcl.InitialPos)
 		}
 		diags = append(diags, d...)
 		if f == nil {
 			continue
 		}
 		l.varFiles[vf] = f
-		if shown {
-			// Parsed with the same parser as the spec, so their diagnostics print with snippets too.
+		if shown { // so their diagnostics print with snippets too
 			l.cfg.Sources[vf] = src
 			l.cfg.Files[vf] = f
 		}
@@ -238,7 +232,7 @@ func parseOne(ctx context.Context, path string, src []byte) parsedFile {
 	return parsedFile{file: f, diags: diags}
 }
 
-func cmpDir(dir string) string {
+func dirOrDot(dir string) string {
 	if dir == "" {
 		return "."
 	}
@@ -370,11 +364,10 @@ func hashSpec(sources map[string][]byte, vars string) string {
 }
 
 type loader struct {
-	cfg    *Config
-	parser *hclparse.Parser
-	opts   Options
-	ctx    context.Context
-	funcs  map[string]function.Function
+	cfg   *Config
+	opts  Options
+	ctx   context.Context
+	funcs map[string]function.Function
 
 	// varFiles are the parsed -var-file files; hidden names those whose
 	// text must not be shown.
