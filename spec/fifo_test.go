@@ -35,3 +35,14 @@ func TestFIFONamedLikeASpecFileIsNeverOpened(t *testing.T) {
 		t.Errorf("%d variable-file errors name the pipe, want 2:\n%s", n, diagText(diags))
 	}
 }
+
+func TestFIFOGivenAsTheDirectoryIsNeverOpened(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "dir")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, diags := loadWithin(t, func() (*spec.Config, hcl.Diagnostics) { return spec.Load(spec.Options{Dir: fifo}) })
+	if d := caseFindDiag(t, diags, "Cannot read spec directory"); !strings.Contains(d.Detail, "not a directory") {
+		t.Errorf("detail %q", d.Detail)
+	}
+}

@@ -22,6 +22,10 @@ func isSpecFileName(n string) bool {
 // to regular files inside dir, each at most MaxFileSize, MaxSpecSize in all.
 // Anything else is an error that names the file and never shows its content.
 func readSpecDir(ctx context.Context, dir string) (map[string][]byte, hcl.Diagnostics) {
+	// Stat first: opening a FIFO given as the directory would block.
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read spec directory", Detail: dir + " is not a directory."}}
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read spec directory", Detail: err.Error()}}
