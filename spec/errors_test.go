@@ -127,7 +127,21 @@ cluster "n" {
 				{"Invalid value for variable", "", 0, 0},
 				{"No value for required variable", "err.hcl", 1, 1},
 			}},
-		{name: "a cycle and an unrelated error",
+		{name: "the whole var object with a broken variable in it",
+			src: `variable "n" {
+  type    = number
+  default = "many"
+}
+bucket "all" {
+  cloud  = "aws"
+  name   = "all-bucket"
+  labels = { for k, v in var : k => "${v}" }
+}
+`,
+			want: []located{
+				{"Invalid default value for variable", "err.hcl", 3, 13},
+			}},
+				{name: "a cycle and an unrelated error",
 			src: `locals {
   a = local.b
   b = local.a

@@ -33,6 +33,9 @@ func (l *loader) scopeFor(refs []hcl.Traversal) *scope {
 		name, named := stepName(t, 1)
 		switch {
 		case root == "var":
+			if !named && !l.varsObj.IsWhollyKnown() {
+				s.tainted = true // the whole `var` object, with a broken variable in it
+			}
 			if named {
 				if _, ok := l.vars[name]; !ok {
 					if missingVars == nil {
