@@ -58,12 +58,19 @@ func Make(in Input) (*Plan, error) {
 		}
 	}
 
+	// Indexed once: state.Resource scans, and a plan looks up every address.
+	priorByAddr := make(map[string]*state.Resource, len(prior.Resources))
+	for _, pr := range prior.Resources {
+		if _, dup := priorByAddr[pr.Address]; !dup {
+			priorByAddr[pr.Address] = pr
+		}
+	}
 	var changes []*Change
 	for _, r := range in.Desired {
 		if in.Destroy {
 			break
 		}
-		c := diffResource(r, in, prior.Resource(r.Address()), observed[r.Address()])
+		c := diffResource(r, in, priorByAddr[r.Address()], observed[r.Address()])
 		changes = append(changes, c)
 	}
 	// Everything known (state or tags) but no longer desired is deleted.
@@ -79,7 +86,7 @@ func Make(in Input) (*Plan, error) {
 		}
 	}
 	for _, addr := range slices.Sorted(maps.Keys(gone)) {
-		changes = append(changes, deleteChange(addr, in, prior.Resource(addr), observed[addr]))
+		changes = append(changes, deleteChange(addr, in, priorByAddr[addr], observed[addr]))
 	}
 
 	if err := order(changes); err != nil {

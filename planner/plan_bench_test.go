@@ -5,6 +5,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/skyplan/skyplan/internal/specgen"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -63,5 +64,31 @@ func BenchmarkWriteText(b *testing.B) {
 		if err := WriteText(io.Discard, p, TextOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkMakeFromSpec plans generated specs (internal/specgen) with nothing
+// observed and no prior state: every resource is a create, ordered by its
+// references.
+func BenchmarkMakeFromSpec(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
+			cfg, diags := spec.LoadSources(specgen.Sources(n), spec.Options{})
+			if diags.HasErrors() {
+				b.Fatal(diags.Error())
+			}
+			in := Input{Workspace: cfg.Workspace, SpecHash: cfg.Hash, Desired: cfg.Resources, Prior: state.New(cfg.Workspace),
+				ObservedClouds: map[string]bool{"aws": true, "gcp": true}}
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := Make(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if p.Summary.Add != len(cfg.Resources) {
+					b.Fatalf("summary %+v", p.Summary)
+				}
+			}
+		})
 	}
 }

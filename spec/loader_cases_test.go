@@ -308,7 +308,7 @@ bucket "b" {
 			summary: "Invalid value for variable", detail: `variable "nodes"`},
 		{name: "env value not a number", src: caseVarSpec, opts: spec.Options{Env: []string{"SKYPLAN_VAR_nodes=[1"}},
 			summary: "Invalid value for variable", detail: "SKYPLAN_VAR_nodes"},
-		{name: "undeclared in var file", src: caseVarSpec, opts: spec.Options{VarFiles: []string{badFile}},
+		{name: "undeclared in var file", src: caseVarSpec, opts: spec.Options{Dir: dir, VarFiles: []string{badFile}},
 			summary: "Value for undeclared variable", detail: `bad.vars.hcl sets "nope"`,
 			subject: &hcl.Pos{Line: 3, Column: 1}, subjectFile: badFile},
 		{name: "missing var file", src: caseVarSpec, opts: spec.Options{VarFiles: []string{filepath.Join(dir, "absent.hcl")}},
@@ -698,7 +698,8 @@ func TestCaseLoadSourcesKeepsInputAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	sources := map[string][]byte{"main.hcl": []byte(caseVarSpec)}
-	opts := spec.Options{VarFiles: []string{varFile}}
+	// Inside the spec directory: its lines may be shown.
+	opts := spec.Options{Dir: filepath.Dir(varFile), VarFiles: []string{varFile}}
 	first, diags := spec.LoadSources(sources, opts)
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())

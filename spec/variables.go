@@ -35,16 +35,23 @@ func (l *loader) declareVariables(blocks []*hcl.Block) hcl.Diagnostics {
 				Detail: fmt.Sprintf("variable %q is already declared at %s.", name, prev.rng), Subject: b.DefRange.Ptr()})
 			continue
 		}
+		// A variable whose block has errors is still declared, as broken:
+		// what reads it is then not reported again.
+		vd := &varDecl{name: name, typ: cty.DynamicPseudoType, rng: b.DefRange}
+		l.varDecls[name] = vd
 		content, d := b.Body.Content(variableSchema)
 		diags = append(diags, d...)
-		if content == nil {
-			continue
+		if d.HasErrors() {
+			l.broken["var."+name] = true
 		}
-		vd := &varDecl{name: name, typ: cty.DynamicPseudoType, rng: b.DefRange}
 		if a, ok := content.Attributes["type"]; ok {
 			t, d := typeexpr.TypeConstraint(a.Expr)
 			diags = append(diags, d...)
 			vd.typ = t
+			if d.HasErrors() {
+				vd.typ = cty.DynamicPseudoType
+				l.broken["var."+name] = true
+			}
 		}
 		if a, ok := content.Attributes["sensitive"]; ok {
 			v, d := a.Expr.Value(nil)
@@ -54,19 +61,24 @@ func (l *loader) declareVariables(blocks []*hcl.Block) hcl.Diagnostics {
 			}
 		}
 		if a, ok := content.Attributes["default"]; ok {
-			v, d := a.Expr.Value(&hcl.EvalContext{Functions: Functions()})
+			v, d := a.Expr.Value(&hcl.EvalContext{Functions: l.funcs})
 			diags = append(diags, d...)
-			if !d.HasErrors() {
+			if d.HasErrors() {
+				l.broken["var."+name] = true
+			} else {
 				cv, err := convert.Convert(v, vd.typ)
 				if err != nil {
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid default value for variable",
 						Detail: fmt.Sprintf("The default does not match the variable's type: %s.", err), Subject: a.Expr.Range().Ptr()})
+					l.broken["var."+name] = true
 				} else {
 					vd.def, vd.hasDef = cv, true
 				}
 			}
 		}
-		l.varDecls[name] = vd
+		if vd.sensitive {
+			l.anySensitiveVar = true
+		}
 	}
 	return diags
 }
@@ -81,6 +93,8 @@ func (l *loader) assignVariables() hcl.Diagnostics {
 			l.vars[name] = vd.def
 		}
 	}
+	// failed names the variables whose last value given was invalid.
+	failed := map[string]bool{}
 	set := func(name, raw string, rng *hcl.Range, source string) {
 		vd, ok := l.varDecls[name]
 		if !ok {
@@ -92,49 +106,42 @@ func (l *loader) assignVariables() hcl.Diagnostics {
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
 				Detail: fmt.Sprintf("%s: variable %q: %s.", source, name, err), Subject: rng})
+			failed[name] = true
 			return
 		}
 		l.vars[name] = v
+		delete(failed, name)
 	}
 	for _, vf := range l.opts.VarFiles {
-		src := l.cfg.Sources[vf]
-		if src == nil {
+		f := l.varFiles[vf]
+		if f == nil {
 			continue
 		}
-		var attrs map[string]cty.Value
-		var ranges map[string]hcl.Range
-		if strings.HasSuffix(vf, ".json") {
-			f, d := l.parser.ParseJSON(src, vf)
-			diags = append(diags, d...)
-			if f == nil {
-				continue
-			}
-			attrs, ranges, d = fileAttrs(f)
-			diags = append(diags, d...)
-		} else {
-			f, d := l.parser.ParseHCL(src, vf)
-			diags = append(diags, d...)
-			if f == nil {
-				continue
-			}
-			attrs, ranges, d = fileAttrs(f)
-			diags = append(diags, d...)
-		}
-		for name, v := range attrs {
-			rng := ranges[name]
+		attrs, d := f.Body.JustAttributes()
+		diags = append(diags, d...)
+		for _, a := range sortedAttributes(attrs) {
+			name, rng := a.Name, a.NameRange
 			vd, ok := l.varDecls[name]
 			if !ok {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
 					Detail: fmt.Sprintf("%s sets %q, but the spec declares no such variable.", filepath.Base(vf), name), Subject: &rng})
 				continue
 			}
+			v, d := a.Expr.Value(nil)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				failed[name] = true
+				continue
+			}
 			cv, err := convert.Convert(v, vd.typ)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
 					Detail: fmt.Sprintf("variable %q: %s.", name, err), Subject: &rng})
+				failed[name] = true
 				continue
 			}
 			l.vars[name] = cv
+			delete(failed, name)
 		}
 	}
 	for _, kv := range l.opts.Env {
@@ -162,27 +169,30 @@ func (l *loader) assignVariables() hcl.Diagnostics {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if _, ok := l.vars[name]; !ok {
+		_, ok := l.vars[name]
+		if !ok && !l.broken["var."+name] && !failed[name] {
 			vd := l.varDecls[name]
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No value for required variable",
 				Detail:  fmt.Sprintf("Variable %q has no default. Set it with -var %s=VALUE, a -var-file, or %s%s.", name, name, EnvVarPrefix, name),
 				Subject: vd.rng.Ptr()})
 		}
+		// What reads a variable without a valid value is not reported again.
+		if !ok || failed[name] || l.broken["var."+name] {
+			l.broken["var."+name] = true
+			l.vars[name] = cty.DynamicVal
+		}
 	}
 	return diags
 }
 
-func fileAttrs(f *hcl.File) (map[string]cty.Value, map[string]hcl.Range, hcl.Diagnostics) {
-	attrs, diags := f.Body.JustAttributes()
-	vals := map[string]cty.Value{}
-	ranges := map[string]hcl.Range{}
-	for name, a := range attrs {
-		v, d := a.Expr.Value(nil)
-		diags = append(diags, d...)
-		vals[name] = v
-		ranges[name] = a.NameRange
+// sortedAttributes lists attributes in source order.
+func sortedAttributes(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
 	}
-	return vals, ranges, diags
+	sort.Slice(out, func(i, j int) bool { return out[i].NameRange.Start.Byte < out[j].NameRange.Start.Byte })
+	return out
 }
 
 // parseVarValue reads a -var or environment value: raw text for string
@@ -190,6 +200,9 @@ func fileAttrs(f *hcl.File) (map[string]cty.Value, map[string]hcl.Range, hcl.Dia
 func parseVarValue(raw string, t cty.Type) (cty.Value, error) {
 	if t == cty.String || t == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
+	}
+	if d := checkNesting([]byte(raw), "value", false); d != nil {
+		return cty.NilVal, fmt.Errorf("nested more than %d levels deep", MaxNestingDepth)
 	}
 	expr, d := hclsyntax.ParseExpression([]byte(raw), "value", hcl.InitialPos)
 	if d.HasErrors() {
@@ -224,4 +237,13 @@ func (l *loader) varValuesForHash() string {
 		fmt.Fprintf(&sb, "%s=%s\n", n, b)
 	}
 	return sb.String()
+}
+
+type varDecl struct {
+	name      string
+	typ       cty.Type
+	def       cty.Value
+	hasDef    bool
+	sensitive bool
+	rng       hcl.Range
 }

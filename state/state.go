@@ -10,7 +10,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -70,9 +71,17 @@ func (s *State) Set(r *Resource) {
 			return
 		}
 	}
-	s.Resources = append(s.Resources, r)
-	sort.Slice(s.Resources, func(i, j int) bool { return s.Resources[i].Address < s.Resources[j].Address })
+	// Inserted in place rather than appended and re-sorted: apply calls Set
+	// after every step, and a sort each time made applying n resources
+	// O(n² log n).
+	if !slices.IsSortedFunc(s.Resources, byAddress) {
+		slices.SortFunc(s.Resources, byAddress)
+	}
+	i, _ := slices.BinarySearchFunc(s.Resources, r.Address, func(have *Resource, addr string) int { return strings.Compare(have.Address, addr) })
+	s.Resources = slices.Insert(s.Resources, i, r)
 }
+
+func byAddress(a, b *Resource) int { return strings.Compare(a.Address, b.Address) }
 
 // Remove deletes the entry for an address.
 func (s *State) Remove(addr string) {

@@ -153,3 +153,16 @@ func TestSetRemoveCloneKeepOrderAndIndependence(t *testing.T) {
 		t.Error("Resource of an absent address is not nil")
 	}
 }
+
+func TestSetOnUnsortedStateSortsIt(t *testing.T) {
+	// A state file edited by hand may list resources in any order.
+	s := &State{Version: Version, Lineage: "l", Resources: []*Resource{{Address: "cluster.b"}, {Address: "bucket.z"}}}
+	s.Set(&Resource{Address: "cluster.a"})
+	var got []string
+	for _, r := range s.Resources {
+		got = append(got, r.Address)
+	}
+	if d := cmp.Diff([]string{"bucket.z", "cluster.a", "cluster.b"}, got); d != "" {
+		t.Errorf("order after Set (-want +got):\n%s", d)
+	}
+}

@@ -50,14 +50,22 @@ func writeSnippet(w io.Writer, src []byte, rng hcl.Range) {
 		return
 	}
 	line := strings.TrimRight(string(lines[rng.Start.Line-1]), "\r")
-	num := fmt.Sprint(rng.Start.Line)
-	gutter := strings.Repeat(" ", len(num))
-	fmt.Fprintf(w, "%s |\n%s | %s\n", gutter, num, line)
 	start := rng.Start.Column - 1
 	end := len(line)
 	if rng.End.Line == rng.Start.Line {
 		end = rng.End.Column - 1
 	}
+	// A long line (minified or garbage input) is cut to a window around the
+	// range, so a diagnostic stays a few lines long.
+	const window = 120
+	if len(line) > window && start >= 0 && start <= len(line) {
+		from := max(0, min(start-window/4, len(line)-window))
+		line = line[from : from+window]
+		start, end = start-from, min(end-from, window)
+	}
+	num := fmt.Sprint(rng.Start.Line)
+	gutter := strings.Repeat(" ", len(num))
+	fmt.Fprintf(w, "%s |\n%s | %s\n", gutter, num, line)
 	if start >= 0 && start <= len(line) && end >= start {
 		width := max(1, min(end, len(line))-start)
 		fmt.Fprintf(w, "%s | %s%s\n", gutter, strings.Repeat(" ", start), strings.Repeat("^", width))

@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 	"strings"
@@ -20,16 +19,52 @@ type ignoreDirective struct {
 
 const ignoreMarker = "skyplan:ignore"
 
-// ignoresAbove reads the comment lines directly above a block's first line.
-func ignoresAbove(cfg *spec.Config, block hcl.Range) []ignoreDirective {
-	src, ok := cfg.Sources[block.Filename]
-	if !ok || block.Start.Line < 2 {
-		return nil
+// sourceLines finds the lines of spec files; each file is indexed once per
+// lint run, so looking above every block stays linear in the spec's size.
+type sourceLines struct {
+	sources map[string][]byte
+	starts  map[string][]int // offset of each line's first byte
+}
+
+func newSourceLines(cfg *spec.Config) *sourceLines {
+	return &sourceLines{sources: cfg.Sources, starts: map[string][]int{}}
+}
+
+// line returns line n (1-based) of a file, without its newline.
+func (s *sourceLines) line(file string, n int) ([]byte, bool) {
+	src, ok := s.sources[file]
+	if !ok {
+		return nil, false
 	}
-	lines := bytes.Split(src, []byte("\n"))
+	starts, ok := s.starts[file]
+	if !ok {
+		starts = []int{0}
+		for i, c := range src {
+			if c == '\n' {
+				starts = append(starts, i+1)
+			}
+		}
+		s.starts[file] = starts
+	}
+	if n < 1 || n > len(starts) {
+		return nil, false
+	}
+	end := len(src)
+	if n < len(starts) {
+		end = starts[n] - 1
+	}
+	return src[starts[n-1]:end], true
+}
+
+// ignoresAbove reads the comment lines directly above a block's first line.
+func (s *sourceLines) ignoresAbove(block hcl.Range) []ignoreDirective {
 	var out []ignoreDirective
-	for ln := block.Start.Line - 1; ln >= 1 && ln <= len(lines); ln-- {
-		text := strings.TrimSpace(string(lines[ln-1]))
+	for ln := block.Start.Line - 1; ln >= 1; ln-- {
+		line, ok := s.line(block.Filename, ln)
+		if !ok {
+			return out
+		}
+		text := strings.TrimSpace(string(line))
 		var body string
 		switch {
 		case strings.HasPrefix(text, "#"):
@@ -44,7 +79,7 @@ func ignoresAbove(cfg *spec.Config, block hcl.Range) []ignoreDirective {
 		}
 		fields := strings.Fields(strings.TrimPrefix(body, ignoreMarker))
 		d := ignoreDirective{rng: hcl.Range{Filename: block.Filename,
-			Start: hcl.Pos{Line: ln, Column: 1}, End: hcl.Pos{Line: ln, Column: len(lines[ln-1]) + 1}}}
+			Start: hcl.Pos{Line: ln, Column: 1}, End: hcl.Pos{Line: ln, Column: len(line) + 1}}}
 		if len(fields) > 0 {
 			d.rule = fields[0]
 			d.reason = strings.Join(fields[1:], " ")
@@ -55,12 +90,12 @@ func ignoresAbove(cfg *spec.Config, block hcl.Range) []ignoreDirective {
 }
 
 // applyIgnores drops findings silenced by an ignore comment above their block.
-func applyIgnores(cfg *spec.Config, findings []Finding) []Finding {
+func applyIgnores(lines *sourceLines, findings []Finding) []Finding {
 	out := findings[:0]
 	for _, f := range findings {
 		silenced := false
 		if f.RuleID != RuleIgnoreWithoutReason.ID {
-			for _, d := range ignoresAbove(cfg, f.block) {
+			for _, d := range lines.ignoresAbove(f.block) {
 				if d.rule == f.RuleID || d.rule == f.RuleName {
 					silenced = true
 				}
@@ -92,7 +127,7 @@ func checkIgnoreComments(c *Context) []Finding {
 		known[r.ID], known[r.Name] = true, true
 	}
 	for _, b := range blocks(c.Config) {
-		for _, d := range ignoresAbove(c.Config, b) {
+		for _, d := range c.lines.ignoresAbove(b) {
 			switch {
 			case d.rule == "":
 				out = append(out, Finding{Range: d.rng, block: b, Message: "skyplan:ignore names no rule; write # skyplan:ignore RULE-ID reason",

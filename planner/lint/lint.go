@@ -101,6 +101,8 @@ type Context struct {
 	checks    providers.Checks
 	nodes     []providers.GPUNode
 	nodesErr  error
+	lines     *sourceLines
+	buckets   map[string]*spec.Resource // by name, see bucketNamed
 }
 
 // Options controls Run.
@@ -125,7 +127,7 @@ func Static(cfg *spec.Config, st *state.State) *Report {
 
 // Run runs every rule; live rules only with providers and not Offline.
 func Run(ctx context.Context, cfg *spec.Config, opts Options) *Report {
-	lc := &Context{Config: cfg, State: opts.State, Providers: opts.Providers, checks: opts.Checks, launching: opts.Launching}
+	lc := &Context{Config: cfg, State: opts.State, Providers: opts.Providers, checks: opts.Checks, launching: opts.Launching, lines: newSourceLines(cfg)}
 	if lc.Providers == nil {
 		lc.Providers = providers.SetOf(nil)
 	}
@@ -144,7 +146,7 @@ func Run(ctx context.Context, cfg *spec.Config, opts Options) *Report {
 			rep.Skipped = append(rep.Skipped, skipped...)
 		}
 	}
-	rep.Findings = applyIgnores(cfg, rep.Findings)
+	rep.Findings = applyIgnores(lc.lines, rep.Findings)
 	sort.SliceStable(rep.Findings, func(i, j int) bool {
 		a, b := rep.Findings[i], rep.Findings[j]
 		if a.Range.Filename != b.Range.Filename {

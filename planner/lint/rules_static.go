@@ -73,7 +73,7 @@ var RuleControllerBucketWithoutStorage = &Rule{
 			if r.Type != spec.TypeJobsController {
 				continue
 			}
-			b := bucketNamed(c.Config, r.String("bucket"))
+			b := c.bucketNamed(r.String("bucket"))
 			if b == nil {
 				continue
 			}
@@ -249,13 +249,18 @@ var RuleIgnoreWithoutReason = &Rule{
 // Set here: checkIgnoreComments reads Rules(), which lists this rule.
 func init() { RuleIgnoreWithoutReason.static = checkIgnoreComments }
 
-func bucketNamed(cfg *spec.Config, name string) *spec.Resource {
-	for _, r := range cfg.Resources {
-		if r.Type == spec.TypeBucket && r.String("name") == name {
-			return r
+// bucketNamed finds a bucket by its cloud name; the index is built once per
+// lint run, so a spec with thousands of controllers stays linear.
+func (c *Context) bucketNamed(name string) *spec.Resource {
+	if c.buckets == nil {
+		c.buckets = map[string]*spec.Resource{}
+		for _, r := range c.Config.Resources {
+			if _, seen := c.buckets[r.String("name")]; r.Type == spec.TypeBucket && !seen {
+				c.buckets[r.String("name")] = r
+			}
 		}
 	}
-	return nil
+	return c.buckets[name]
 }
 
 func capList(c *spec.Cloud) string {
