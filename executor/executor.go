@@ -97,9 +97,20 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Result, error) 
 		par = 10
 	}
 	var changes []*planner.Change
+	adopted := false
 	for _, c := range p.Changes {
-		if c.Action != planner.NoOp {
+		switch {
+		case c.Action != planner.NoOp:
 			changes = append(changes, c)
+		case c.Adopt && c.Prior != nil:
+			// Found by its tags, unchanged, but missing from the state file.
+			e.record(c, c.Prior)
+			adopted = true
+		}
+	}
+	if adopted {
+		if err := e.save(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return e.walk(ctx, changes, par, res), nil
@@ -201,6 +212,8 @@ var verbs = map[planner.Action][4]string{
 	planner.Update:  {"Modifying", "Modifications complete", "update", "modifying"},
 	planner.Replace: {"Replacing", "Replacement complete", "replace", "replacing"},
 	planner.Delete:  {"Destroying", "Destruction complete", "delete", "destroying"},
+	planner.Move:    {"Moving", "Move complete", "move", "moving"},
+	planner.Import:  {"Importing", "Import complete", "import", "importing"},
 }
 
 func (e *Executor) logf(format string, args ...any) {
@@ -256,7 +269,7 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 	switch c.Action {
 	case planner.Create:
 		err = e.create(ctx, c, progress)
-	case planner.Update:
+	case planner.Update, planner.Move, planner.Import:
 		err = e.update(ctx, c, progress)
 	case planner.Delete:
 		err = e.delete(ctx, c, progress)
@@ -294,13 +307,32 @@ func (e *Executor) provider(cloud string) (providers.Provider, error) {
 	return p, nil
 }
 
+// request is the provider request for one change.
+func (e *Executor) request(op providers.Operation, c *planner.Change, prior *state.Resource, progress func(string)) providers.ApplyRequest {
+	return providers.ApplyRequest{Op: op, Workspace: e.State.Workspace, StateID: e.State.Lineage, Address: c.Address, Type: c.Type,
+		Desired: c.After, Prior: prior, ClaimLegacy: c.ClaimLegacy, MovedFrom: c.MovedFrom, ImportID: c.ImportID, Progress: progress}
+}
+
+// create records the intent in state and saves it before asking the cloud,
+// so a run killed between the cloud call and the next save leaves a trace:
+// the next run finds the objects by their tags (or, for one left untagged,
+// through the intent) and adopts them instead of making more.
 func (e *Executor) create(ctx context.Context, c *planner.Change, progress func(string)) error {
 	p, err := e.provider(c.Cloud)
 	if err != nil {
 		return err
 	}
-	r, err := p.Apply(ctx, providers.ApplyRequest{Op: providers.OpCreate, Workspace: e.State.Workspace, Address: c.Address, Type: c.Type, Desired: c.After, Progress: progress})
-	// Save whatever exists, even on error, so state never forgets an object.
+	intent := &state.Resource{Address: c.Address, Type: c.Type, Cloud: c.Cloud, Attrs: state.Attrs(c.After).Clone(),
+		DependsOn: c.ResourceDependsOn, Sensitive: c.Sensitive, Pending: state.PendingCreate}
+	e.mu.Lock()
+	e.State.Set(intent)
+	e.mu.Unlock()
+	if err := e.save(ctx); err != nil {
+		return err
+	}
+	r, err := p.Apply(ctx, e.request(providers.OpCreate, c, intent, progress))
+	// Save whatever exists, even on error, so state never forgets an object;
+	// with nothing to show the intent stays for the next run to settle.
 	if r != nil {
 		e.record(c, r)
 	}
@@ -325,7 +357,7 @@ func (e *Executor) update(ctx context.Context, c *planner.Change, progress func(
 	if err != nil {
 		return err
 	}
-	r, err := p.Apply(ctx, providers.ApplyRequest{Op: providers.OpUpdate, Workspace: e.State.Workspace, Address: c.Address, Type: c.Type, Desired: c.After, Prior: c.Prior, Progress: progress})
+	r, err := p.Apply(ctx, e.request(providers.OpUpdate, c, c.Prior, progress))
 	if r != nil {
 		e.record(c, r)
 	}
@@ -347,7 +379,9 @@ func (e *Executor) delete(ctx context.Context, c *planner.Change, progress func(
 	if err != nil {
 		return err
 	}
-	r, err := p.Apply(ctx, providers.ApplyRequest{Op: providers.OpDelete, Workspace: e.State.Workspace, Address: c.Address, Type: prior.Type, Prior: prior, Progress: progress})
+	req := e.request(providers.OpDelete, c, prior, progress)
+	req.Type, req.Desired = prior.Type, nil
+	r, err := p.Apply(ctx, req)
 	e.mu.Lock()
 	if r != nil {
 		// Partly deleted: keep what is left in state.
@@ -379,7 +413,11 @@ func (e *Executor) record(c *planner.Change, r *state.Resource) {
 	}
 	out.DependsOn = c.ResourceDependsOn
 	out.Sensitive = c.Sensitive
+	out.Pending, out.MovedFrom = "", ""
 	e.mu.Lock()
+	if c.MovedFrom != "" && c.MovedFrom != c.Address {
+		e.State.Remove(c.MovedFrom)
+	}
 	e.State.Set(out)
 	e.mu.Unlock()
 }

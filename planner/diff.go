@@ -30,6 +30,22 @@ type Input struct {
 	AllowReplace map[string]bool
 	// Gaps are passed through to the plan: what could not be observed.
 	Gaps []Gap
+	// Foreign are passed through to the plan: objects not this state's.
+	Foreign []Foreign
+	// ClaimLegacy lists addresses whose observed objects carry no state tag
+	// but which this state records: they are its own.
+	ClaimLegacy map[string]bool
+	// Moves re-address resources (moved blocks, state mv): the objects of
+	// From become To's, re-tagged by apply.
+	Moves []MoveSpec
+	// Imports are objects made outside skyplan that import blocks adopt, by
+	// address (read, not owned, by the providers).
+	Imports map[string]*state.Resource
+}
+
+// MoveSpec is one `moved { from = … to = … }` (or a pending state mv).
+type MoveSpec struct {
+	From, To string
 }
 
 // Expansion is a provider's view of a resource's desired attributes.
@@ -65,19 +81,26 @@ func Make(in Input) (*Plan, error) {
 			priorByAddr[pr.Address] = pr
 		}
 	}
+	movedFrom, err := applyMoves(in.Moves, priorByAddr, observed)
+	if err != nil {
+		return nil, err
+	}
 	var changes []*Change
 	for _, r := range in.Desired {
 		if in.Destroy {
 			break
 		}
-		c := diffResource(r, in, priorByAddr[r.Address()], observed[r.Address()])
+		c, err := diffResource(r, in, priorByAddr[r.Address()], observed[r.Address()], movedFrom[r.Address()])
+		if err != nil {
+			return nil, err
+		}
 		changes = append(changes, c)
 	}
 	// Everything known (state or tags) but no longer desired is deleted.
 	gone := map[string]bool{}
-	for _, pr := range prior.Resources {
-		if desired[pr.Address] == nil {
-			gone[pr.Address] = true
+	for addr := range priorByAddr {
+		if desired[addr] == nil {
+			gone[addr] = true
 		}
 	}
 	for addr := range observed {
@@ -86,7 +109,12 @@ func Make(in Input) (*Plan, error) {
 		}
 	}
 	for _, addr := range slices.Sorted(maps.Keys(gone)) {
-		changes = append(changes, deleteChange(addr, in, priorByAddr[addr], observed[addr]))
+		c := deleteChange(addr, in, priorByAddr[addr], observed[addr])
+		c.MovedFrom = movedFrom[addr]
+		changes = append(changes, c)
+	}
+	if err := refuseRenames(changes); err != nil {
+		return nil, err
 	}
 
 	if err := order(changes); err != nil {
@@ -103,7 +131,60 @@ func Make(in Input) (*Plan, error) {
 		Summary:       summarize(changes),
 		Changes:       changes,
 		Gaps:          in.Gaps,
+		Foreign:       in.Foreign,
 	}, nil
+}
+
+// applyMoves re-addresses the prior and observed resources of each move, so
+// the rest of the plan sees them under their new address; it returns, per
+// new address, the old one. A move whose source is gone (done already) is
+// skipped; one onto an address that has objects of its own is an error.
+func applyMoves(moves []MoveSpec, prior, observed map[string]*state.Resource) (map[string]string, error) {
+	from := map[string]string{}
+	for _, m := range moves {
+		pr, ob := prior[m.From], observed[m.From]
+		if pr == nil && ob == nil {
+			continue
+		}
+		if to := prior[m.To]; (to != nil && to.MovedFrom != m.From) || observed[m.To] != nil {
+			return nil, fmt.Errorf("cannot move %s to %s: %s already exists; remove one of them first (skyplan state rm, or destroy)", m.From, m.To, m.To)
+		}
+		for _, byAddr := range []map[string]*state.Resource{prior, observed} {
+			if r := byAddr[m.From]; r != nil {
+				moved := *r
+				moved.Address = m.To
+				byAddr[m.To] = &moved
+				delete(byAddr, m.From)
+			}
+		}
+		from[m.To] = m.From
+	}
+	return from, nil
+}
+
+// refuseRenames stops a plan that would delete an object under one address
+// and create the same object (a bucket name is the object) under another:
+// run in parallel, the delete would empty and remove what the create
+// expects to find. A moved block says what was meant.
+func refuseRenames(changes []*Change) error {
+	deleted := map[string]*Change{}
+	for _, c := range changes {
+		if (c.Action == Delete || c.Action == Replace) && c.Type == spec.TypeBucket && c.Prior != nil {
+			if name := c.Prior.Attrs.String("name"); name != "" {
+				deleted[c.Cloud+"/"+name] = c
+			}
+		}
+	}
+	for _, c := range changes {
+		if c.Action != Create || c.Type != spec.TypeBucket {
+			continue
+		}
+		name := state.Attrs(c.After).String("name")
+		if d := deleted[c.Cloud+"/"+name]; d != nil && d.Address != c.Address {
+			return fmt.Errorf("%s would create bucket %q while %s deletes it — the same bucket: to rename, add\n  moved {\n    from = %s\n    to   = %s\n  }\nor give %s another name", c.Address, name, d.Address, d.Address, c.Address, c.Address)
+		}
+	}
+	return nil
 }
 
 // current merges state and observation; observation wins where it reports.
@@ -133,7 +214,7 @@ func current(pr, obs *state.Resource) *state.Resource {
 	return merged
 }
 
-func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
+func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom string) (*Change, error) {
 	addr := r.Address()
 	after := r.Attrs
 	var notes []string
@@ -146,20 +227,39 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 		c.Sensitive = nil
 	}
 
-	drifted := pr != nil && obs == nil && in.ObservedClouds[pr.Cloud]
+	c.MovedFrom = movedFrom
+	c.ClaimLegacy = in.ClaimLegacy[addr]
+	// An intent is not an object: it tells the create to come what an
+	// interrupted apply may have left behind.
+	var intent *state.Resource
+	if pr != nil && pr.Pending != "" {
+		intent, pr = pr, nil
+	}
+	// A resource with no objects at all (nodes = 0) cannot have been deleted.
+	drifted := pr != nil && obs == nil && in.ObservedClouds[pr.Cloud] && len(pr.IDs) > 0
 	cur := current(pr, obs)
 	if drifted {
 		cur = nil
 	}
+	imported := in.Imports[addr]
+	if cur == nil && imported != nil {
+		cur = imported
+		c.ImportID = firstOr(imported.IDs, "")
+	}
+	c.Adopt = obs != nil && pr == nil
 	if cur == nil {
 		c.Action = Create
-		if drifted {
+		c.Prior = intent
+		switch {
+		case intent != nil:
+			c.Reason = fmt.Sprintf("an earlier apply was interrupted while creating %s; apply creates it, adopting whatever that apply made", addr)
+		case drifted:
 			c.Reason = fmt.Sprintf("%s was deleted outside skyplan (no object with its tags on %s); it will be created again", addr, pr.Cloud)
 		}
 		for _, k := range slices.Sorted(maps.Keys(after)) {
 			c.Attrs = append(c.Attrs, AttrChange{Name: k, After: after[k], Sensitive: c.IsSensitive(k)})
 		}
-		return c
+		return c, nil
 	}
 	c.Prior = cur
 	schema := r.Schema()
@@ -187,22 +287,46 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource) *Change {
 		c.Attrs = append(c.Attrs, ac)
 	}
 	switch {
+	case len(forcing) > 0 && (movedFrom != "" || c.ImportID != ""):
+		what := "move " + movedFrom + " to " + addr
+		if c.ImportID != "" {
+			what = "import " + c.ImportID + " as " + addr
+		}
+		return nil, fmt.Errorf("cannot %s and replace it in one plan (%s); make the spec match the object first, apply, then change it", what, replaceReason(forcing))
 	case len(forcing) > 0:
 		c.Action = Replace
 		c.Reason = replaceReason(forcing)
 		if !r.AllowReplace && !in.AllowReplace[addr] && r.Type == spec.TypeJobsController {
 			c.Blocked = fmt.Sprintf("replacing %s loses its managed jobs; re-run with --allow-replace %s or set lifecycle { allow_replace = true }", addr, addr)
 		}
+	case c.ImportID != "":
+		c.Action, c.Adopt = Import, false
+		c.Reason = fmt.Sprintf("import: %s (made outside skyplan) becomes %s; apply tags it with this state's ownership", c.ImportID, addr)
+		if len(c.Attrs) > 0 {
+			c.Reason += " and updates it in place"
+		}
+	case movedFrom != "" && len(c.Attrs) == 0:
+		c.Action = Move
+		c.Reason = fmt.Sprintf("moved from %s; apply re-tags its objects with the new address, nothing else changes", movedFrom)
 	case len(c.Attrs) > 0:
 		c.Action = Update
-		c.StateOnly = stateOnly
-		if stateOnly {
+		c.StateOnly = stateOnly && movedFrom == "" && !c.ClaimLegacy
+		if c.StateOnly {
 			c.Reason = "only skyplan's own settings change; nothing in the cloud is touched"
 		}
+		if movedFrom != "" {
+			c.Reason = fmt.Sprintf("moved from %s and updated in place", movedFrom)
+		}
+	case c.ClaimLegacy:
+		c.Action = Update
+		c.Reason = fmt.Sprintf("%s was made before skyplan tagged objects with their state; apply tags it with this state's identity (%s), nothing else changes", addr, "skyplan-state")
 	default:
 		c.Action = NoOp
+		if c.Adopt {
+			c.Reason = fmt.Sprintf("found by its tags but not in the state file (an interrupted apply made it); apply records it")
+		}
 	}
-	return c
+	return c, nil
 }
 
 func replaceReason(forcing []AttrChange) string {

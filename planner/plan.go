@@ -19,7 +19,17 @@ const (
 	Update  Action = '~'
 	Replace Action = '±' // delete, then create
 	Delete  Action = '-'
+	// Move re-tags a resource's objects with a new address (a moved block or
+	// state mv) and changes nothing else in the cloud.
+	Move Action = '>'
+	// Import takes ownership of an object made outside skyplan (an import
+	// block): apply tags it and records it, changing nothing else unless the
+	// plan shows in-place updates with it.
+	Import Action = '<'
 )
+
+// actions are every action, for parsing.
+var actions = []Action{NoOp, Create, Update, Replace, Delete, Move, Import}
 
 // String is the action's name in JSON and messages.
 func (a Action) String() string {
@@ -34,14 +44,23 @@ func (a Action) String() string {
 		return "replace"
 	case Delete:
 		return "delete"
+	case Move:
+		return "move"
+	case Import:
+		return "import"
 	}
 	return "unknown"
 }
 
 // Symbol is the action's marker in text output.
 func (a Action) Symbol() string {
-	if a == Replace {
+	switch a {
+	case Replace:
 		return "-/+"
+	case Move:
+		return "->"
+	case Import:
+		return "<="
 	}
 	return string(a)
 }
@@ -52,7 +71,7 @@ func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 // UnmarshalText parses an action name; an unknown one is an error, never a
 // silent no-op.
 func (a *Action) UnmarshalText(b []byte) error {
-	for _, x := range []Action{NoOp, Create, Update, Replace, Delete} {
+	for _, x := range actions {
 		if x.String() == string(b) {
 			*a = x
 			return nil
@@ -102,6 +121,18 @@ type Change struct {
 	StateOnly bool `json:"state_only,omitempty"`
 	// Sensitive names the attributes whose values are never printed.
 	Sensitive []string `json:"sensitive_attributes,omitempty"`
+	// MovedFrom is the address the objects are tagged with before this
+	// change re-tags them (Move, or an update or delete of a moved resource).
+	MovedFrom string `json:"moved_from,omitempty"`
+	// ImportID names the object an Import takes ownership of.
+	ImportID string `json:"import_id,omitempty"`
+	// ClaimLegacy: the objects carry no state tag but this state records
+	// them; apply tags them with the state's identity.
+	ClaimLegacy bool `json:"claim_legacy,omitempty"`
+	// Adopt: the objects are this state's (by their tags) but the state file
+	// does not list them (an interrupted apply); apply records them, also
+	// when nothing else changes.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // IsSensitive reports whether an attribute's value must not be printed.
@@ -131,6 +162,36 @@ type Plan struct {
 	Findings []Finding `json:"findings,omitempty"`
 	// LintSkipped says the lint gate was turned off (--skip-lint).
 	LintSkipped bool `json:"lint_skipped,omitempty"`
+	// Foreign are objects of the workspace that are not this state's: left
+	// alone, and shown so nobody wonders why.
+	Foreign []Foreign `json:"foreign,omitempty"`
+}
+
+// Foreign is an object with the workspace's tags that belongs to another
+// state, or to no state (made before skyplan tagged state identity, and not
+// in this state): this state never changes or deletes it.
+type Foreign struct {
+	Address string   `json:"address"`
+	Cloud   string   `json:"cloud"`
+	StateID string   `json:"state_id,omitempty"`
+	IDs     []string `json:"ids,omitempty"`
+}
+
+// Describe says whose the object is and what to do about it.
+func (f Foreign) Describe() string {
+	what := fmt.Sprintf("%s on %s (%s)", f.Address, f.Cloud, ShortList(f.IDs, 3))
+	if f.StateID != "" {
+		return what + fmt.Sprintf(" belongs to another state (lineage %s); left alone", f.StateID)
+	}
+	return what + " has this workspace's tags but no state identity (made by skyplan before it tagged one) and is not in this state; left alone. " +
+		"If it is this state's, run: skyplan import " + f.Address + " " + firstOr(f.IDs, "ID")
+}
+
+func firstOr(l []string, def string) string {
+	if len(l) > 0 {
+		return l[0]
+	}
+	return def
 }
 
 // Gap is a part of the clouds a plan could not observe, so changes there
@@ -180,6 +241,8 @@ type Summary struct {
 	Change  int `json:"change"`
 	Replace int `json:"replace"`
 	Destroy int `json:"destroy"`
+	Move    int `json:"move"`
+	Import  int `json:"import"`
 }
 
 // HasChanges reports whether applying the plan would change anything.
@@ -214,7 +277,22 @@ func summarize(changes []*Change) Summary {
 			s.Replace++
 		case Delete:
 			s.Destroy++
+		case Move:
+			s.Move++
+		case Import:
+			s.Import++
 		}
 	}
 	return s
+}
+
+// Adoptions counts the objects apply records that the state file lacks.
+func (p *Plan) Adoptions() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Adopt {
+			n++
+		}
+	}
+	return n
 }

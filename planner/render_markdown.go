@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -50,7 +51,7 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 	}
 	b.WriteString("\n<details><summary>Attribute changes</summary>\n\n```diff\n")
 	var diff strings.Builder
-	_ = WriteText(&diff, &Plan{Workspace: p.Workspace, Summary: p.Summary, Changes: p.Changes}, TextOptions{})
+	_ = WriteText(&diff, &Plan{Workspace: p.Workspace, Summary: p.Summary, Changes: slices.DeleteFunc(slices.Clone(p.Changes), func(c *Change) bool { return c.Action == NoOp })}, TextOptions{})
 	for _, line := range strings.Split(strings.TrimRight(diff.String(), "\n"), "\n") {
 		// diff syntax colours lines by their first character.
 		t := strings.TrimLeft(line, " ")

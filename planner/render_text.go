@@ -17,10 +17,12 @@ type TextOptions struct {
 
 func (a Action) color() style.Code {
 	switch a {
-	case Create:
+	case Create, Import:
 		return style.Green
 	case Update:
 		return style.Yellow
+	case Move:
+		return style.Cyan
 	case Replace, Delete:
 		return style.Red
 	}
@@ -37,6 +39,10 @@ func (a Action) verb() string {
 		return "must be replaced"
 	case Delete:
 		return "will be destroyed"
+	case Move:
+		return "will be moved"
+	case Import:
+		return "will be imported"
 	}
 	return "has no changes"
 }
@@ -46,6 +52,7 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 	paint := style.Painter{Color: opts.Color}.Paint
 	var b strings.Builder
 	writeGaps(&b, p, paint)
+	writeOwnership(&b, p)
 	if !p.HasChanges() {
 		if p.Complete() {
 			fmt.Fprintf(&b, "No changes. The clouds match the spec (workspace %q).\n", p.Workspace)
@@ -91,10 +98,43 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 	if !p.Complete() {
 		label = "Plan (incomplete):"
 	}
-	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy.\n", paint(style.Bold, label), s.Add, s.Change, s.Replace, s.Destroy)
+	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy", paint(style.Bold, label), s.Add, s.Change, s.Replace, s.Destroy)
+	if s.Move > 0 || s.Import > 0 {
+		fmt.Fprintf(&b, ", %d to move, %d to import", s.Move, s.Import)
+	}
+	b.WriteString(".\n")
 	writeFindings(&b, p, paint)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeOwnership says what the plan found that it will not change (other
+// states' objects) and what apply records without changing (objects of
+// this state the state file lacks).
+func writeOwnership(b *strings.Builder, p *Plan) {
+	if len(p.Foreign) > 0 {
+		b.WriteString("Not this state's (left alone):\n")
+		lineage := ""
+		for _, f := range p.Foreign {
+			fmt.Fprintf(b, "  - %s\n", f.Describe())
+			if f.StateID != "" {
+				lineage = f.StateID
+			}
+		}
+		if lineage != "" && p.Serial == 0 {
+			fmt.Fprintf(b, "  If they are this spec's own and its state file was lost, rebuild it instead: skyplan state rebuild --lineage %s\n", lineage)
+		}
+		b.WriteString("\n")
+	}
+	if n := p.Adoptions(); n > 0 {
+		var addrs []string
+		for _, c := range p.Changes {
+			if c.Adopt {
+				addrs = append(addrs, c.Address)
+			}
+		}
+		fmt.Fprintf(b, "State: %d resource(s) of this state were found by their tags but are missing from the state file (%s); apply records them.\n\n", n, ShortList(addrs, 5))
+	}
 }
 
 // writeGaps opens an incomplete plan with what could not be observed, so

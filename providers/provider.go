@@ -18,12 +18,15 @@ import (
 	"github.com/skyplan/skyplan/state"
 )
 
-// Ownership tags on every object skyplan creates. GCE/GCS labels cannot hold
-// '.', '/' or upper case, so LabelValue encodes addresses for them.
+// Ownership tags on every object skyplan creates (see Owner). GCE/GCS
+// labels cannot hold '.', '/' or upper case, so LabelValue encodes addresses
+// for them.
 const (
 	TagManaged   = "skyplan-managed"
 	TagWorkspace = "skyplan-workspace"
 	TagAddress   = "skyplan-address"
+	// TagState is the lineage of the state that made the object.
+	TagState = "skyplan-state"
 )
 
 // CapabilityStatus is the result of checking one capability's credentials.
@@ -41,7 +44,12 @@ type Checker interface {
 
 // ObserveRequest says what to look for.
 type ObserveRequest struct {
+	// Workspace scopes the search: every object with the workspace's tags is
+	// reported, with its owner's StateID in state.Resource.StateID, so the
+	// caller can tell this state's objects from another state's.
 	Workspace string
+	// StateID is the observing state's lineage.
+	StateID string
 	// Resources are the desired and previously-known resources on this cloud;
 	// providers use them only to know where to look (regions, zones, types).
 	Resources []ResourceHint
@@ -72,14 +80,29 @@ const (
 	OpCreate Operation = "create"
 	OpUpdate Operation = "update"
 	OpDelete Operation = "delete"
+	// OpRelease removes skyplan's ownership tags from a resource's objects
+	// and leaves them running (`skyplan state rm`); Apply returns nil.
+	OpRelease Operation = "release"
 )
 
 // ApplyRequest is one action on one resource.
 type ApplyRequest struct {
 	Op        Operation
 	Workspace string
-	Address   string
-	Type      string
+	// StateID is the lineage of the state applying; every object created or
+	// touched carries it (see Owner).
+	StateID string
+	// ClaimLegacy says the plan found objects at this address without a
+	// state tag that this state records: they are its own, and apply tags them.
+	ClaimLegacy bool
+	// MovedFrom is the address the resource's objects are tagged with before
+	// a move (a moved block or state mv): apply re-tags them to Address.
+	MovedFrom string
+	// ImportID names an object made outside skyplan that this update takes
+	// ownership of (an import block): apply tags it.
+	ImportID string
+	Address  string
+	Type     string
 	// Desired holds the spec attributes (nil for delete).
 	Desired state.Attrs
 	// Prior is what state/observation knew before (nil for create).
@@ -105,7 +128,7 @@ func (r *ApplyRequest) Validate(cloud, workspace string) error {
 		if r.Desired == nil {
 			return fmt.Errorf("%s: %s needs desired attributes", r.Address, r.Op)
 		}
-	case OpDelete:
+	case OpDelete, OpRelease:
 	default:
 		return fmt.Errorf("%s: unknown operation %q", r.Address, r.Op)
 	}
@@ -186,16 +209,6 @@ func Registered() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// OwnershipTags are the tags (AWS) every created object carries.
-func OwnershipTags(workspace, address string) map[string]string {
-	return map[string]string{TagManaged: "true", TagWorkspace: workspace, TagAddress: address}
-}
-
-// OwnershipLabels are the GCE/GCS/Kubernetes-safe form of OwnershipTags.
-func OwnershipLabels(workspace, address string) map[string]string {
-	return map[string]string{TagManaged: "true", TagWorkspace: LabelValue(workspace), TagAddress: LabelValue(address)}
 }
 
 // LabelValue encodes a value for GCP labels: lowercase [a-z0-9_-], at most 63

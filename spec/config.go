@@ -26,6 +26,9 @@ type Config struct {
 	Files map[string]*hcl.File
 	// Hash identifies the spec and variable values a plan was made from.
 	Hash string
+	// Moved and Imports are the spec's moved and import blocks.
+	Moved   []Moved
+	Imports []Import
 }
 
 // Backend is the `backend "TYPE" {}` block of `skyplan {}`.

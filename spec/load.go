@@ -91,6 +91,8 @@ var topSchema = &hcl.BodySchema{
 		{Type: TypeBucket, LabelNames: []string{"name"}},
 		{Type: TypeJobsController, LabelNames: []string{"name"}},
 		{Type: TypeGPULabelPolicy, LabelNames: []string{"name"}},
+		{Type: "moved"},
+		{Type: "import"},
 	},
 }
 
@@ -405,7 +407,7 @@ type loader struct {
 
 func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	var skyplanBlocks, varBlocks, cloudBlocks, resBlocks []*hcl.Block
+	var skyplanBlocks, varBlocks, cloudBlocks, resBlocks, movedBlocks, importBlocks []*hcl.Block
 	var localAttrs []*hcl.Attribute
 	for _, body := range bodies {
 		content, d := body.Content(topSchema)
@@ -422,6 +424,10 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 				attrs, d := b.Body.JustAttributes()
 				diags = append(diags, d...)
 				localAttrs = append(localAttrs, sortedAttributes(attrs)...)
+			case "moved":
+				movedBlocks = append(movedBlocks, b)
+			case "import":
+				importBlocks = append(importBlocks, b)
 			default:
 				resBlocks = append(resBlocks, b)
 			}
@@ -456,6 +462,7 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 	}
 	l.cfg.Resources = sortedByAddress(l.cfg.Resources)
 	diags = append(diags, l.decodeSkyplan(skyplanBlocks)...)
+	diags = append(diags, l.decodeRefactors(movedBlocks, importBlocks)...)
 	return diags
 }
 

@@ -42,3 +42,16 @@ func (a Attrs) Has(name string) bool {
 	_, ok := a[name]
 	return ok
 }
+
+// Clone returns a copy of the map (values are shared: they are never
+// changed in place).
+func (a Attrs) Clone() Attrs {
+	if a == nil {
+		return nil
+	}
+	out := make(Attrs, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	return out
+}

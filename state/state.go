@@ -46,7 +46,21 @@ type Resource struct {
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Sensitive names attributes whose values must never be printed.
 	Sensitive []string `json:"sensitive_attributes,omitempty"`
+	// Pending marks an intent: apply recorded it before asking the cloud to
+	// create the object, so a crash before the result is saved leaves a
+	// trace the next run completes (adopting what was made) instead of an
+	// orphan. Empty once the result is recorded.
+	Pending string `json:"pending,omitempty"`
+	// MovedFrom is the address this resource's objects are still tagged
+	// with after `skyplan state mv`; the next apply re-tags them.
+	MovedFrom string `json:"moved_from,omitempty"`
+	// StateID is, on an observed resource, the lineage its objects are
+	// tagged with ("" for objects made before skyplan tagged it). Not saved.
+	StateID string `json:"-"`
 }
+
+// PendingCreate is Resource.Pending of a create in flight.
+const PendingCreate = "create"
 
 // New returns an empty state with a fresh lineage.
 func New(workspace string) *State {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,6 +101,9 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"ec2count":    cmdEC2Count,
+			"setlineage":  cmdSetLineage,
+			"s3tag":       cmdS3Tag,
+			"s3put":       cmdS3Put,
 			"ec2stop":     cmdEC2Stop,
 			"s3bucket":    cmdS3Bucket,
 			"s3object":    cmdS3Object,
@@ -124,18 +128,23 @@ func awsConfig(ts *testscript.TestScript, region string) aws.Config {
 }
 
 // cmdEC2Count checks, from outside skyplan, how many live instances carry a
-// workspace's ownership tag: ec2count WORKSPACE REGION N.
+// workspace's ownership tag (and, with LINEAGE, a state's):
+// ec2count WORKSPACE REGION N [LINEAGE].
 func cmdEC2Count(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 3 {
-		ts.Fatalf("usage: ec2count WORKSPACE REGION N")
+	if len(args) != 3 && len(args) != 4 {
+		ts.Fatalf("usage: ec2count WORKSPACE REGION N [LINEAGE]")
 	}
 	want, err := strconv.Atoi(args[2])
 	ts.Check(err)
 	client := ec2.NewFromConfig(awsConfig(ts, args[1]))
-	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+	filters := []ec2types.Filter{
 		{Name: aws.String("tag:skyplan-workspace"), Values: []string{args[0]}},
 		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
-	}})
+	}
+	if len(args) == 4 {
+		filters = append(filters, ec2types.Filter{Name: aws.String("tag:skyplan-state"), Values: []string{args[3]}})
+	}
+	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: filters})
 	ts.Check(err)
 	got := 0
 	for _, r := range out.Reservations {
@@ -173,6 +182,58 @@ func cmdEC2Stop(ts *testscript.TestScript, neg bool, args []string) {
 	_, err = client.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
 	ts.Check(err)
 	ts.Logf("stopped %s", ids[0])
+}
+
+// cmdSetLineage puts the lineage of a local state file in an environment
+// variable: setlineage VAR [STATE_FILE] (default .skyplan/state.json).
+func cmdSetLineage(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 || neg {
+		ts.Fatalf("usage: setlineage VAR [STATE_FILE]")
+	}
+	path := ".skyplan/state.json"
+	if len(args) == 2 {
+		path = args[1]
+	}
+	b, err := os.ReadFile(ts.MkAbs(path))
+	ts.Check(err)
+	var st struct{ Lineage string }
+	ts.Check(json.Unmarshal(b, &st))
+	ts.Setenv(args[0], st.Lineage)
+}
+
+// cmdS3Tag checks a bucket's tag from outside: s3tag BUCKET KEY [VALUE];
+// with !, that the key is absent.
+func cmdS3Tag(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: s3tag BUCKET KEY [VALUE]")
+	}
+	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	tags := map[string]string{}
+	out, err := client.GetBucketTagging(context.Background(), &s3.GetBucketTaggingInput{Bucket: aws.String(args[0])})
+	if err == nil {
+		for _, t := range out.TagSet {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	v, has := tags[args[1]]
+	switch {
+	case neg && has:
+		ts.Fatalf("bucket %s has tag %s=%s", args[0], args[1], v)
+	case !neg && !has:
+		ts.Fatalf("bucket %s has no tag %s (tags %v)", args[0], args[1], tags)
+	case !neg && len(args) == 3 && v != args[2]:
+		ts.Fatalf("bucket %s: tag %s=%s, want %s", args[0], args[1], v, args[2])
+	}
+}
+
+// cmdS3Put writes an object from outside skyplan: s3put BUCKET KEY CONTENT.
+func cmdS3Put(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: s3put BUCKET KEY CONTENT")
+	}
+	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	_, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1]), Body: strings.NewReader(args[2])})
+	ts.Check(err)
 }
 
 // cmdS3Bucket checks a bucket's existence from outside: s3bucket NAME.

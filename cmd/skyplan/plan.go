@@ -158,10 +158,10 @@ func applyOrDestroy(g *Globals, r applyRun) error {
 	if refusal := applyRefusal(p); refusal != "" {
 		return fmt.Errorf("%s refused, nothing was changed: %s", r.op, refusal)
 	}
-	if !p.HasChanges() {
+	if !p.HasChanges() && p.Adoptions() == 0 {
 		return problems
 	}
-	if r.planFile == "" && !r.autoApprove {
+	if r.planFile == "" && !r.autoApprove && p.HasChanges() {
 		if err := confirm(g, r.op); err != nil {
 			return err
 		}

@@ -22,6 +22,12 @@ type Refresh struct {
 	Gaps []planner.Gap
 	// Blocked maps each resource a gap hides to why.
 	Blocked map[string]string
+	// Foreign are observed objects that are not this state's.
+	Foreign []planner.Foreign
+	// ClaimLegacy lists addresses whose untagged objects this state records.
+	ClaimLegacy map[string]bool
+	// untagged are the foreign objects without a state tag, for rebuild.
+	untagged []*state.Resource
 }
 
 // Refresh checks every cloud's credentials, then observes every cloud,
@@ -59,7 +65,7 @@ func (s *Session) Refresh(ctx context.Context) *Refresh {
 	}
 	reqs := map[string]providers.ObserveRequest{}
 	for _, cloud := range s.Providers.Clouds() {
-		reqs[cloud] = providers.ObserveRequest{Workspace: s.Config.Workspace, Skip: ref.Checks.Denied(cloud)}
+		reqs[cloud] = providers.ObserveRequest{Workspace: s.Config.Workspace, StateID: s.State.Lineage, Skip: ref.Checks.Denied(cloud)}
 	}
 	for _, k := range all {
 		need := spec.SchemaFor(k.typ).Needs
@@ -84,7 +90,40 @@ func (s *Session) Refresh(ctx context.Context) *Refresh {
 	for i := range ref.Gaps {
 		slices.Sort(ref.Gaps[i].Addresses)
 	}
+	ref.sortOwners(s.State)
 	return ref
+}
+
+// sortOwners splits what was observed by owner: this state's objects stay
+// in the observation; objects without a state tag (made before skyplan
+// tagged state identity) that this state records are claimed as its own;
+// everything else — another state's objects, or untagged ones this state
+// does not know — is foreign: shown, never changed.
+func (ref *Refresh) sortOwners(st *state.State) {
+	ref.ClaimLegacy = map[string]bool{}
+	moved := map[string]bool{}
+	for _, r := range st.Resources {
+		if r.MovedFrom != "" {
+			moved[r.MovedFrom] = true
+		}
+	}
+	var ours []*state.Resource
+	for _, o := range ref.Observation.Resources {
+		known := st.Resource(o.Address) != nil || moved[o.Address]
+		switch {
+		case o.StateID == st.Lineage:
+			ours = append(ours, o)
+		case o.StateID == "" && known:
+			ours = append(ours, o)
+			ref.ClaimLegacy[o.Address] = true
+		default:
+			ref.Foreign = append(ref.Foreign, planner.Foreign{Address: o.Address, Cloud: o.Cloud, StateID: o.StateID, IDs: o.IDs})
+			if o.StateID == "" {
+				ref.untagged = append(ref.untagged, o)
+			}
+		}
+	}
+	ref.Observation.Resources = ours
 }
 
 // PlanOptions steer Plan.
@@ -145,7 +184,7 @@ func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *R
 	p, err := planner.Make(planner.Input{
 		Workspace: s.Config.Workspace, SpecHash: s.Config.Hash, Desired: desired, Expanded: expanded,
 		Observed: observed, ObservedClouds: ref.Observation.Complete, Prior: prior, Destroy: opts.Destroy,
-		AllowReplace: allow, Gaps: ref.Gaps,
+		AllowReplace: allow, Gaps: ref.Gaps, Foreign: ref.Foreign, ClaimLegacy: ref.ClaimLegacy, Moves: s.moves(),
 	})
 	if err != nil {
 		return nil, ref, err
@@ -157,4 +196,18 @@ func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *R
 		p.LintSkipped = true
 	}
 	return p, ref, nil
+}
+
+// moves are the spec's moved blocks and the moves `state mv` left pending.
+func (s *Session) moves() []planner.MoveSpec {
+	var out []planner.MoveSpec
+	for _, m := range s.Config.Moved {
+		out = append(out, planner.MoveSpec{From: m.From, To: m.To})
+	}
+	for _, r := range s.State.Resources {
+		if r.MovedFrom != "" {
+			out = append(out, planner.MoveSpec{From: r.MovedFrom, To: r.Address})
+		}
+	}
+	return out
 }

@@ -61,18 +61,36 @@ func bucketTags(ctx context.Context, client *s3.Client, name string) (tags map[s
 	return nil, false, err
 }
 
-func ownedBy(tags map[string]string, workspace, addr string) bool {
-	return tags[providers.TagManaged] == "true" && tags[providers.TagWorkspace] == workspace && tags[providers.TagAddress] == addr
+// ownsBucket reports whether a bucket's tags make it the request's: this
+// state's (providers.ApplyRequest.Owns), or — for a create completing an
+// interrupted one — a bucket with no skyplan tags at all, which that create
+// made just before the run died and never tagged.
+func ownsBucket(req providers.ApplyRequest, name string, tags map[string]string) bool {
+	if o, ok := providers.OwnerOfTags(tags); ok {
+		return req.Owns(o)
+	}
+	return req.CompletesIntent("name", name)
 }
 
 // notOwnedError explains why skyplan refuses to touch an existing bucket.
-func notOwnedError(addr, name, workspace string, tags map[string]string) error {
+func notOwnedError(req providers.ApplyRequest, name string, tags map[string]string) error {
 	who := "it has no skyplan ownership tags"
-	if tags[providers.TagManaged] == "true" {
-		who = fmt.Sprintf("it belongs to %s in workspace %q", tags[providers.TagAddress], tags[providers.TagWorkspace])
+	if o, ok := providers.OwnerOfTags(tags); ok {
+		who = describeOwner(o, req.Owner())
 	}
-	return fmt.Errorf("%s: bucket %q already exists and is not owned by %s in workspace %q (%s); skyplan will not change or delete it: choose another name",
-		addr, name, addr, workspace, who)
+	return fmt.Errorf("%s: bucket %q already exists and is not owned by %s of this state in workspace %q (%s); skyplan will not change or delete it: choose another name, or import it (skyplan import %s %s)",
+		req.Address, name, req.Address, req.Workspace, who, req.Address, name)
+}
+
+// describeOwner says whose an object is, next to who asks.
+func describeOwner(o, asking providers.Owner) string {
+	switch {
+	case o.StateID != "" && o.StateID != asking.StateID:
+		return fmt.Sprintf("it belongs to %s of another state (lineage %s) in workspace %q", o.Address, o.StateID, o.Workspace)
+	case o.StateID == "":
+		return fmt.Sprintf("it belongs to %s in workspace %q, made before skyplan tagged objects with their state", o.Address, o.Workspace)
+	}
+	return fmt.Sprintf("it belongs to %s in workspace %q", o.Address, o.Workspace)
 }
 
 // accessError turns a refused tag read on someone's bucket into a clear error.
@@ -100,13 +118,13 @@ func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) 
 	if err != nil {
 		return nil, accessError(req.Address, s.name, s.region, err)
 	}
-	if exists && !ownedBy(tags, req.Workspace, req.Address) {
-		return nil, notOwnedError(req.Address, s.name, req.Workspace, tags)
+	if exists && !ownsBucket(req, s.name, tags) {
+		return nil, notOwnedError(req, s.name, tags)
 	}
 	if !exists && req.Op == providers.OpUpdate {
 		return nil, fmt.Errorf("%s: bucket %q does not exist in %s any more; run plan again to recreate it", req.Address, s.name, s.region)
 	}
-	want := providers.OwnershipTags(req.Workspace, req.Address)
+	want := req.Owner().Tags()
 	for k, v := range s.labels {
 		want[k] = v
 	}
@@ -175,8 +193,8 @@ func (p *Provider) createBucket(ctx context.Context, client *s3.Client, req prov
 		if terr != nil {
 			return accessError(req.Address, s.name, s.region, terr)
 		}
-		if !ownedBy(tags, req.Workspace, req.Address) {
-			return notOwnedError(req.Address, s.name, req.Workspace, tags)
+		if !ownsBucket(req, s.name, tags) {
+			return notOwnedError(req, s.name, tags)
 		}
 		return nil
 	case hasCode(err, "BucketAlreadyExists"):
@@ -230,8 +248,8 @@ func (p *Provider) deleteBucket(ctx context.Context, req providers.ApplyRequest)
 	if !exists {
 		return nil, nil
 	}
-	if !ownedBy(tags, req.Workspace, req.Address) {
-		return req.Prior, notOwnedError(req.Address, name, req.Workspace, tags)
+	if !ownsBucket(req, name, tags) {
+		return req.Prior, notOwnedError(req, name, tags)
 	}
 	probe, err := client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: awssdk.String(name), MaxKeys: awssdk.Int32(1)})
 	if err != nil {
@@ -363,12 +381,13 @@ func (p *Provider) observeBucket(ctx context.Context, b s3types.Bucket, defaultR
 		}
 		return nil, wrapErr("", "GetBucketTagging "+name, region, err)
 	}
-	if !exists || tags[providers.TagManaged] != "true" || tags[providers.TagWorkspace] != workspace || tags[providers.TagAddress] == "" {
+	owner, ok := providers.OwnerOfTags(tags)
+	if !exists || !ok || owner.Workspace != workspace || owner.Address == "" {
 		return nil, nil
 	}
 	if b.BucketRegion == nil {
 		if region, err = bucketRegion(ctx, client, name); err != nil {
-			return nil, wrapErr(tags[providers.TagAddress], "GetBucketLocation "+name, region, err)
+			return nil, wrapErr(owner.Address, "GetBucketLocation "+name, region, err)
 		}
 		if client, err = p.s3Client(ctx, region); err != nil {
 			return nil, err
@@ -376,10 +395,11 @@ func (p *Provider) observeBucket(ctx context.Context, b s3types.Bucket, defaultR
 	}
 	ver, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: awssdk.String(name)})
 	if err != nil {
-		return nil, wrapErr(tags[providers.TagAddress], "GetBucketVersioning "+name, region, err)
+		return nil, wrapErr(owner.Address, "GetBucketVersioning "+name, region, err)
 	}
-	return bucketResource(tags[providers.TagAddress], name, region,
-		ver.Status == s3types.BucketVersioningStatusEnabled, userLabels(tags), nil), nil
+	r := bucketResource(owner.Address, name, region, ver.Status == s3types.BucketVersioningStatusEnabled, userLabels(tags), nil)
+	r.StateID = owner.StateID
+	return r, nil
 }
 
 // bucketRegion asks S3 where a bucket lives ("" means us-east-1, "EU" eu-west-1).

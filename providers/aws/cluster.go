@@ -145,7 +145,7 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	}
 	// Observe before acting: moto ignores ClientToken, and a create retried
 	// after a crash must adopt what the first attempt launched.
-	all, err := p.clusterInstances(ctx, client, s.region, req.Workspace, req.Address, nil)
+	all, err := p.ownedInstances(ctx, client, s.region, req, nil)
 	if err != nil {
 		return nil, wrapErr(req.Address, "DescribeInstances", s.region, err)
 	}
@@ -159,6 +159,9 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		if err := p.terminate(ctx, client, req.Address, s.region, instanceIDs(extra)); err != nil {
 			return current(), err
 		}
+	}
+	if err := p.syncOwner(ctx, client, req, s.region, keep); err != nil {
+		return current(), err
 	}
 	if err := p.syncLabels(ctx, client, req.Address, s.region, keep, s.labels); err != nil {
 		return current(), err
@@ -322,18 +325,68 @@ func instanceIDs(list []ec2types.Instance) []string {
 	return out
 }
 
-// clusterInstances lists a cluster's instances by ownership tags (in the
-// given states, or all states when nil).
-func (p *Provider) clusterInstances(ctx context.Context, client *ec2.Client, region, workspace, addr string, states []string) ([]ec2types.Instance, error) {
+// ownedInstances lists the instances a request owns (providers.ApplyRequest.Owns:
+// this state's, under the address or the one it moves from), in the given
+// states, or all states when nil. Another state's instances at the same
+// address are not listed.
+func (p *Provider) ownedInstances(ctx context.Context, client *ec2.Client, region string, req providers.ApplyRequest, states []string) ([]ec2types.Instance, error) {
+	addrs := []string{req.Address}
+	if req.MovedFrom != "" {
+		addrs = append(addrs, req.MovedFrom)
+	}
 	filters := []ec2types.Filter{
 		filter("tag:"+providers.TagManaged, "true"),
-		filter("tag:"+providers.TagWorkspace, workspace),
-		filter("tag:"+providers.TagAddress, addr),
+		filter("tag:"+providers.TagWorkspace, req.Workspace),
+		filter("tag:"+providers.TagAddress, addrs...),
 	}
 	if states != nil {
 		filters = append(filters, filter("instance-state-name", states...))
 	}
-	return describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: filters})
+	all, err := describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: filters})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(inst ec2types.Instance) bool { return !ownsInstance(req, inst) }), nil
+}
+
+func ownsInstance(req providers.ApplyRequest, inst ec2types.Instance) bool {
+	o, ok := providers.OwnerOfTags(tagMap(inst.Tags))
+	return ok && req.Owns(o)
+}
+
+// syncOwner tags every kept node (and its volumes) with the request's full
+// ownership: a legacy node gets its state tag, a moved one its new address.
+func (p *Provider) syncOwner(ctx context.Context, client *ec2.Client, req providers.ApplyRequest, region string, nodes map[int]ec2types.Instance) error {
+	want := req.Owner().Tags()
+	var resources []string
+	for _, idx := range sortedInts(nodes) {
+		have := tagMap(nodes[idx].Tags)
+		for k, v := range want {
+			if have[k] != v {
+				resources = append(resources, instanceAndVolumes(nodes[idx])...)
+				break
+			}
+		}
+	}
+	if len(resources) == 0 {
+		return nil
+	}
+	req.Report("%s: tagging %d resource(s) with this state's ownership", req.Address, len(resources))
+	if _, err := client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: resources, Tags: ec2Tags(want)}); err != nil {
+		return wrapErr(req.Address, "CreateTags", region, err)
+	}
+	return nil
+}
+
+// instanceAndVolumes are an instance's ID and its EBS volumes' IDs.
+func instanceAndVolumes(inst ec2types.Instance) []string {
+	out := []string{awssdk.ToString(inst.InstanceId)}
+	for _, bd := range inst.BlockDeviceMappings {
+		if bd.Ebs != nil && bd.Ebs.VolumeId != nil {
+			out = append(out, *bd.Ebs.VolumeId)
+		}
+	}
+	return out
 }
 
 func describeAll(ctx context.Context, client *ec2.Client, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
@@ -379,7 +432,7 @@ func (p *Provider) launchNode(ctx context.Context, client *ec2.Client, req provi
 	if err != nil {
 		return ec2types.Instance{}, err
 	}
-	tags := providers.OwnershipTags(req.Workspace, req.Address)
+	tags := req.Owner().Tags()
 	for k, v := range s.labels {
 		tags[k] = v
 	}
@@ -542,12 +595,7 @@ func (p *Provider) syncLabels(ctx context.Context, client *ec2.Client, addr, reg
 			}
 		}
 		if differs {
-			resources = append(resources, awssdk.ToString(inst.InstanceId))
-			for _, bd := range inst.BlockDeviceMappings {
-				if bd.Ebs != nil && bd.Ebs.VolumeId != nil {
-					resources = append(resources, *bd.Ebs.VolumeId)
-				}
-			}
+			resources = append(resources, instanceAndVolumes(inst)...)
 		}
 	}
 	if len(resources) == 0 {
@@ -612,6 +660,17 @@ func (p *Provider) terminate(ctx context.Context, client *ec2.Client, addr, regi
 	return nil
 }
 
+// priorRegion is where prior attributes say a cluster lives.
+func (p *Provider) priorRegion(ctx context.Context, prior state.Attrs) string {
+	switch {
+	case prior.String("region") != "":
+		return prior.String("region")
+	case prior.String("zone") != "":
+		return regionOfZone(prior.String("zone"))
+	}
+	return p.defaultRegion(ctx)
+}
+
 // deleteCluster terminates every node the ownership tags name, plus prior
 // IDs that still carry this workspace's and address's tags.
 func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
@@ -620,18 +679,12 @@ func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest
 	if req.Prior != nil {
 		priorAttrs, priorIDs = req.Prior.Attrs, req.Prior.IDs
 	}
-	region := priorAttrs.String("region")
-	if region == "" && priorAttrs.String("zone") != "" {
-		region = regionOfZone(priorAttrs.String("zone"))
-	}
-	if region == "" {
-		region = p.defaultRegion(ctx)
-	}
+	region := p.priorRegion(ctx, priorAttrs)
 	client, err := p.ec2Client(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	live, err := p.clusterInstances(ctx, client, region, req.Workspace, req.Address, liveStates)
+	live, err := p.ownedInstances(ctx, client, region, req, liveStates)
 	if err != nil {
 		return req.Prior, wrapErr(req.Address, "DescribeInstances", region, err)
 	}
@@ -654,8 +707,7 @@ func (p *Provider) deleteCluster(ctx context.Context, req providers.ApplyRequest
 			return req.Prior, wrapErr(req.Address, "DescribeInstances", region, err)
 		}
 		for _, inst := range found {
-			t := tagMap(inst.Tags)
-			if t[providers.TagManaged] == "true" && t[providers.TagWorkspace] == req.Workspace && t[providers.TagAddress] == req.Address {
+			if ownsInstance(req, inst) {
 				live = append(live, inst)
 			}
 		}

@@ -1,10 +1,12 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -106,27 +108,40 @@ func (p *Provider) observeInstances(ctx context.Context, region, workspace strin
 	if err != nil {
 		return nil, wrapErr("", "DescribeInstances", region, err)
 	}
-	byAddr := map[string][]ec2types.Instance{}
+	// One resource per address and owning state: another state's cluster
+	// at the same address is another resource, never merged with this one's.
+	byOwner := map[providers.Owner][]ec2types.Instance{}
 	for _, inst := range insts {
-		if addr := tagMap(inst.Tags)[providers.TagAddress]; addr != "" {
-			byAddr[addr] = append(byAddr[addr], inst)
+		if o, ok := providers.OwnerOfTags(tagMap(inst.Tags)); ok && o.Address != "" {
+			byOwner[o] = append(byOwner[o], inst)
 		}
 	}
 	var out []*state.Resource
-	for _, addr := range slices.Sorted(maps.Keys(byAddr)) {
-		out = append(out, clusterResource(addr, region, indexNodes(byAddr[addr]), nil))
+	for _, o := range sortedOwners(byOwner) {
+		r := clusterResource(o.Address, region, indexNodes(byOwner[o]), nil)
+		r.StateID = o.StateID
+		out = append(out, r)
 	}
 	return out, nil
 }
 
-// mergeByAddress keeps one resource per address. An address in two regions
-// (a move caught half way) keeps the larger group's attributes and all IDs.
+// sortedOwners orders owners by address, then state.
+func sortedOwners[V any](m map[providers.Owner]V) []providers.Owner {
+	return slices.SortedFunc(maps.Keys(m), func(a, b providers.Owner) int {
+		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.StateID, b.StateID))
+	})
+}
+
+// mergeByAddress keeps one resource per address and owning state. An
+// address in two regions (a move caught half way) keeps the larger group's
+// attributes and all IDs.
 func mergeByAddress(rs []*state.Resource) []*state.Resource {
-	byAddr := map[string]*state.Resource{}
+	byAddr := map[providers.Owner]*state.Resource{}
 	for _, r := range rs {
-		have, ok := byAddr[r.Address]
+		key := providers.Owner{Address: r.Address, StateID: r.StateID}
+		have, ok := byAddr[key]
 		if !ok {
-			byAddr[r.Address] = r
+			byAddr[key] = r
 			continue
 		}
 		a, b := have, r
@@ -141,10 +156,10 @@ func mergeByAddress(rs []*state.Resource) []*state.Resource {
 			m, _ := b.Attrs.Int("nodes")
 			a.Attrs["nodes"] = n + m
 		}
-		byAddr[r.Address] = a
+		byAddr[key] = a
 	}
 	out := make([]*state.Resource, 0, len(byAddr))
-	for _, k := range slices.Sorted(maps.Keys(byAddr)) {
+	for _, k := range sortedOwners(byAddr) {
 		out = append(out, byAddr[k])
 	}
 	return out

@@ -173,6 +173,9 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 	if err := req.Validate(CloudName, p.workspace); err != nil {
 		return nil, err
 	}
+	if req.Op == providers.OpRelease {
+		return p.release(ctx, req)
+	}
 	switch req.Type {
 	case spec.TypeCluster, spec.TypeJobsController:
 		return p.applyCluster(ctx, req)
@@ -185,7 +188,7 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 // reservedTag reports tag keys skyplan or AWS own, which labels may not use.
 func reservedTag(k string) bool {
 	switch k {
-	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
+	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
 		return true
 	}
 	return strings.HasPrefix(strings.ToLower(k), "aws:")

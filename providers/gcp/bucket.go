@@ -14,6 +14,13 @@ import (
 	"github.com/skyplan/skyplan/state"
 )
 
+// ownsBucket reports whether a bucket is the request's: this state's by its
+// labels, or — for a create completing an interrupted one — a bucket with no
+// skyplan labels, which that create made just before the run died.
+func ownsBucket(req providers.ApplyRequest, name string, labels map[string]string) bool {
+	return ownsLabels(req, labels) || labels[providers.TagManaged] == "" && req.CompletesIntent("name", name)
+}
+
 // validBucket refuses a bucket GCP's rulebook rejects, before any call.
 func validBucket(req providers.ApplyRequest) error {
 	if req.Desired.String("name") == "" {
@@ -52,13 +59,13 @@ func (p *Provider) createBucket(ctx context.Context, client *storage.Client, req
 		Location:          location,
 		StorageClass:      strings.ToUpper(d.String("storage_class")),
 		VersioningEnabled: d.Bool("versioning"),
-		Labels:            ownedLabels(req.Workspace, req.Address, user),
+		Labels:            ownedLabels(req.Owner(), user),
 	}
 	err := client.Bucket(name).Create(ctx, p.project, attrs)
 	if isConflict(err) {
 		// Names are global: adopt only our own bucket (a retried create).
 		cur, getErr := client.Bucket(name).Attrs(ctx)
-		if getErr == nil && ownedBy(cur.Labels, req.Workspace, req.Address) {
+		if getErr == nil && ownsBucket(req, name, cur.Labels) {
 			return p.updateBucket(ctx, client, req, name)
 		}
 		return nil, fmt.Errorf("%s: creating bucket %s (project %s): the name is taken by a bucket skyplan workspace %q does not own (bucket names are global across all projects); choose another name",
@@ -78,14 +85,14 @@ func (p *Provider) updateBucket(ctx context.Context, client *storage.Client, req
 	if err != nil {
 		return nil, p.apiError(req.Address, "reading bucket "+name, "storage", err)
 	}
-	if !ownedBy(cur.Labels, req.Workspace, req.Address) {
-		return nil, fmt.Errorf("%s: refusing to change bucket %s: it is not labelled as owned by skyplan workspace %q and %s", req.Address, name, req.Workspace, req.Address)
+	if !ownsBucket(req, name, cur.Labels) {
+		return nil, fmt.Errorf("%s: refusing to change bucket %s: it is not labelled as owned by %s of this state in skyplan workspace %q", req.Address, name, req.Address, req.Workspace)
 	}
 	upd := storage.BucketAttrsToUpdate{VersioningEnabled: d.Bool("versioning")}
 	if sc := d.String("storage_class"); sc != "" && !strings.EqualFold(sc, cur.StorageClass) {
 		upd.StorageClass = strings.ToUpper(sc)
 	}
-	want := ownedLabels(req.Workspace, req.Address, user)
+	want := ownedLabels(req.Owner(), user)
 	for k, v := range want {
 		if have, ok := cur.Labels[k]; !ok || have != v {
 			upd.SetLabel(k, v)
@@ -124,8 +131,8 @@ func (p *Provider) deleteBucket(ctx context.Context, client *storage.Client, req
 	if err != nil {
 		return p.apiError(req.Address, "reading bucket "+name, "storage", err)
 	}
-	if !ownedBy(cur.Labels, req.Workspace, req.Address) {
-		return fmt.Errorf("%s: refusing to delete bucket %s: it is not labelled as owned by skyplan workspace %q and %s", req.Address, name, req.Workspace, req.Address)
+	if !ownsLabels(req, cur.Labels) {
+		return fmt.Errorf("%s: refusing to delete bucket %s: it is not labelled as owned by %s of this state in skyplan workspace %q", req.Address, name, req.Address, req.Workspace)
 	}
 	force := prior.Bool("force_destroy")
 	it := b.Objects(ctx, &storage.Query{Versions: true})
@@ -198,7 +205,7 @@ func (p *Provider) listBuckets(ctx context.Context, client *storage.Client, work
 		if err != nil {
 			return nil, err
 		}
-		if ownedBy(b.Labels, workspace, "") {
+		if o, ok := providers.OwnerOfLabels(b.Labels, providers.DecodeLabelValue); ok && o.Workspace == workspace {
 			out = append(out, b)
 		}
 	}

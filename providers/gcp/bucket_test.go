@@ -101,7 +101,7 @@ func TestBucketNameTaken(t *testing.T) {
 		t.Errorf("delete of an unowned bucket: %v", err)
 	}
 	// Our own bucket (a create retried after a crash) is adopted.
-	e.gcs.CreateBucket("ours", "US-CENTRAL1", providers.OwnershipLabels("prod", "bucket.c"))
+	e.gcs.CreateBucket("ours", "US-CENTRAL1", providers.Owner{Workspace: "prod", Address: "bucket.c"}.Labels())
 	res := apply(t, p, providers.OpCreate, "bucket.c", bucketAttrs("ours"), nil)
 	if res.Attrs["versioning"] != true || e.gcs.BucketLabels("ours")["team"] != "ml" {
 		t.Errorf("adopted bucket not brought to the spec: %v, labels %v", res.Attrs, e.gcs.BucketLabels("ours"))

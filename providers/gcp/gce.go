@@ -31,6 +31,7 @@ const (
 
 // gceSpec is a cluster's desired shape on Compute Engine.
 type gceSpec struct {
+	req                providers.ApplyRequest
 	address, workspace string
 	zone, machineType  string
 	image, vpc, subnet string
@@ -49,7 +50,7 @@ type gceSpec struct {
 func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 	d := req.Desired
 	s := &gceSpec{
-		address: req.Address, workspace: req.Workspace,
+		req: req, address: req.Address, workspace: req.Workspace,
 		zone: d.String("zone"), machineType: d.String("instance_type"),
 		image: d.String("image"), vpc: d.String("vpc"), subnet: d.String("subnet"),
 		spot: d.Bool("use_spot"), internalIPs: d.Bool("use_internal_ips"),
@@ -89,7 +90,7 @@ func parseGCESpec(req providers.ApplyRequest) (*gceSpec, error) {
 	if err := providers.Refuse(req.Address, Validate(req.Type, req.Desired)); err != nil {
 		return nil, err
 	}
-	s.labels = ownedLabels(req.Workspace, req.Address, s.user)
+	s.labels = ownedLabels(req.Owner(), s.user)
 	acc, accErr := catalog.ParseAccelerators(d.String("accelerators"))
 	if guest := catalog.GuestAcceleratorType(acc.Name); accErr == nil && guest != "" && catalog.AttachesGuestGPUs(CloudName, s.machineType) {
 		s.gpu = true
@@ -181,7 +182,7 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	if err != nil {
 		return nil, p.apiError(req.Address, "Compute Engine client", "compute", err)
 	}
-	existing, err := p.listZoneInstances(ctx, svc, s.zone, ownershipFilter(s.workspace, s.address))
+	existing, err := p.ownedZoneInstances(ctx, svc, s.zone, req)
 	if err != nil {
 		return nil, p.apiError(req.Address, "listing instances in zone "+s.zone, "compute", err)
 	}
@@ -225,7 +226,7 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 			return p.restartInstance(ctx, svc, req, s, down[name])
 		}))
 	}
-	res, obsErr := p.observeGCEAddress(ctx, svc, s.zone, s.workspace, s.address, req.Desired)
+	res, obsErr := p.observeGCEAddress(ctx, svc, s.zone, req)
 	if err := errors.Join(append(errs, obsErr)...); err != nil {
 		return res, err
 	}
@@ -391,7 +392,7 @@ func (p *Provider) insertInstance(ctx context.Context, svc *compute.Service, s *
 	if isConflict(err) {
 		// A retried create finds its own node: adopt it. Anything else is not ours.
 		got, getErr := svc.Instances.Get(p.project, s.zone, name).Context(ctx).Do()
-		if getErr == nil && ownedBy(got.Labels, s.workspace, s.address) {
+		if getErr == nil && ownsLabels(s.req, got.Labels) {
 			if !maps.Equal(got.Labels, s.labels) {
 				return p.setInstanceLabels(ctx, svc, s, got)
 			}
@@ -453,16 +454,11 @@ func (p *Provider) deleteGCE(ctx context.Context, req providers.ApplyRequest) er
 	if err != nil {
 		return p.apiError(req.Address, "Compute Engine client", "compute", err)
 	}
-	insts, err := p.listAggregatedInstances(ctx, svc, ownershipFilter(req.Workspace, req.Address))
+	insts, err := p.listAggregatedInstances(ctx, svc, requestFilter(req))
 	if err != nil {
 		return p.apiError(req.Address, "listing instances", "compute", err)
 	}
-	var owned []*compute.Instance
-	for _, inst := range insts {
-		if ownedBy(inst.Labels, req.Workspace, req.Address) {
-			owned = append(owned, inst)
-		}
-	}
+	owned := slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) })
 	if len(owned) > 0 {
 		req.Report("%s: deleting %d node(s)", req.Address, len(owned))
 	}
@@ -567,27 +563,30 @@ func (p *Provider) listDisks(ctx context.Context, svc *compute.Service, zone, fi
 	return out, err
 }
 
+// ownedZoneInstances lists one zone's instances the request owns.
+func (p *Provider) ownedZoneInstances(ctx context.Context, svc *compute.Service, zone string, req providers.ApplyRequest) ([]*compute.Instance, error) {
+	insts, err := p.listZoneInstances(ctx, svc, zone, requestFilter(req))
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) }), nil
+}
+
 // observeGCEAddress reads back one cluster after a change.
-func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, zone, workspace, address string, desired state.Attrs) (*state.Resource, error) {
-	filter := ownershipFilter(workspace, address)
-	insts, err := p.listZoneInstances(ctx, svc, zone, filter)
+func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, zone string, req providers.ApplyRequest) (*state.Resource, error) {
+	address := req.Address
+	owned, err := p.ownedZoneInstances(ctx, svc, zone, req)
 	if err != nil {
 		return nil, p.apiError(address, "listing instances in zone "+zone, "compute", err)
 	}
-	var owned []*compute.Instance
-	for _, inst := range insts {
-		if ownedBy(inst.Labels, workspace, address) {
-			owned = append(owned, inst)
-		}
-	}
 	disks := map[string]*compute.Disk{}
 	if len(owned) > 0 {
-		if disks, err = p.listDisks(ctx, svc, zone, filter); err != nil {
+		if disks, err = p.listDisks(ctx, svc, zone, requestFilter(req)); err != nil {
 			return nil, p.apiError(address, "listing disks in zone "+zone, "compute", err)
 		}
 	}
-	r := gceResource(address, workspace, owned, disks, desired)
-	r.Attrs = providers.Overlay(desired, r.Attrs)
+	r := gceResource(address, req.Workspace, owned, disks, req.Desired)
+	r.Attrs = providers.Overlay(req.Desired, r.Attrs)
 	return r, nil
 }
 

@@ -159,7 +159,7 @@ func TestAlreadyExistsIsAdoptedOnlyWhenOwned(t *testing.T) {
 	// or crashed earlier apply): the insert gets 409.
 	e.fake.OnRequest("POST", "/compute/v1/projects/*/zones/*/instances", func(*http.Request) *gcpfake.Fault {
 		if adopted == nil {
-			inst := &compute.Instance{Name: "web-prod-0", Labels: providers.OwnershipLabels("prod", "cluster.web")}
+			inst := &compute.Instance{Name: "web-prod-0", Labels: providers.Owner{Workspace: "prod", Address: "cluster.web"}.Labels()}
 			adopted, _ = e.fake.AddInstance(testProject, "us-central1-a", inst)
 		}
 		return nil

@@ -89,8 +89,8 @@ func suggestLabel(s string, key bool) string {
 }
 
 // ownedLabels are the labels of a new object: the user's plus ownership.
-func ownedLabels(workspace, address string, user map[string]string) map[string]string {
-	out := providers.OwnershipLabels(workspace, address)
+func ownedLabels(owner providers.Owner, user map[string]string) map[string]string {
+	out := owner.Labels()
 	for k, v := range user {
 		out[k] = v
 	}
@@ -109,13 +109,21 @@ func userLabels(labels map[string]string) map[string]string {
 	return out
 }
 
-// ownedBy reports whether labels mark an object of this workspace (and of
-// this address, when address is not "").
-func ownedBy(labels map[string]string, workspace, address string) bool {
-	if labels[providers.TagManaged] != "true" || labels[providers.TagWorkspace] != providers.LabelValue(workspace) {
-		return false
+// ownsLabels reports whether an object's labels make it the request's
+// (providers.ApplyRequest.Owns: this state's, at the address or the one it
+// moves from).
+func ownsLabels(req providers.ApplyRequest, labels map[string]string) bool {
+	o, ok := providers.OwnerOfLabels(labels, newAddressResolver([]string{req.Address, req.MovedFrom}).resolve)
+	return ok && req.Owns(o)
+}
+
+// requestFilter is the list filter for a request's objects: its workspace
+// and address (the workspace alone while moving, so both addresses match).
+func requestFilter(req providers.ApplyRequest) string {
+	if req.MovedFrom != "" {
+		return ownershipFilter(req.Workspace, "")
 	}
-	return address == "" || labels[providers.TagAddress] == providers.LabelValue(address)
+	return ownershipFilter(req.Workspace, req.Address)
 }
 
 // ownershipFilter is the compute list filter for the workspace's objects

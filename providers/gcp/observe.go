@@ -153,15 +153,15 @@ func (p *Provider) observeGCE(ctx context.Context, ws string, plan scanPlan) ([]
 	if err != nil {
 		return nil, p.apiError("gcp", "instances.aggregatedList", "compute", err)
 	}
-	byAddr := map[string][]*compute.Instance{}
+	// One resource per address and owning state (another state's cluster
+	// at the same address stays apart).
+	byOwner := map[providers.Owner][]*compute.Instance{}
 	for _, inst := range insts {
-		if !ownedBy(inst.Labels, ws, "") || inst.Labels[providers.TagAddress] == "" {
-			continue
+		if o, ok := plan.owner(inst.Labels, ws); ok {
+			byOwner[o] = append(byOwner[o], inst)
 		}
-		addr := plan.resolve.resolve(inst.Labels[providers.TagAddress])
-		byAddr[addr] = append(byAddr[addr], inst)
 	}
-	if len(byAddr) == 0 {
+	if len(byOwner) == 0 {
 		return nil, nil
 	}
 	disks, err := p.listDisks(ctx, svc, "", filter)
@@ -169,8 +169,10 @@ func (p *Provider) observeGCE(ctx context.Context, ws string, plan scanPlan) ([]
 		return nil, p.apiError("gcp", "disks.aggregatedList", "compute", err)
 	}
 	var out []*state.Resource
-	for _, addr := range slices.Sorted(maps.Keys(byAddr)) {
-		out = append(out, gceResource(addr, ws, byAddr[addr], disks, plan.hints[addr]))
+	for _, o := range sortedOwners(byOwner) {
+		r := gceResource(o.Address, ws, byOwner[o], disks, plan.hints[o.Address])
+		r.StateID = o.StateID
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -201,21 +203,25 @@ func (p *Provider) observeTPU(ctx context.Context, ws string, plan scanPlan) ([]
 		}
 		nodes = append(nodes, more...)
 	}
-	type key struct{ zone, addr string }
+	type key struct {
+		zone  string
+		owner providers.Owner
+	}
 	byKey := map[key][]*tpu.Node{}
 	for _, n := range nodes {
-		if !ownedBy(n.Labels, ws, "") || n.Labels[providers.TagAddress] == "" {
-			continue
+		if o, ok := plan.owner(n.Labels, ws); ok {
+			k := key{zone: nodeZone(n.Name), owner: o}
+			byKey[k] = append(byKey[k], n)
 		}
-		k := key{zone: nodeZone(n.Name), addr: plan.resolve.resolve(n.Labels[providers.TagAddress])}
-		byKey[k] = append(byKey[k], n)
 	}
 	keys := slices.SortedFunc(maps.Keys(byKey), func(a, b key) int {
-		return cmp.Or(strings.Compare(a.addr, b.addr), strings.Compare(a.zone, b.zone))
+		return cmp.Or(strings.Compare(a.owner.Address, b.owner.Address), strings.Compare(a.owner.StateID, b.owner.StateID), strings.Compare(a.zone, b.zone))
 	})
 	var out []*state.Resource
 	for _, k := range keys {
-		out = append(out, tpuResource(k.addr, ws, k.zone, byKey[k], plan.hints[k.addr]))
+		r := tpuResource(k.owner.Address, ws, k.zone, byKey[k], plan.hints[k.owner.Address])
+		r.StateID = k.owner.StateID
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -239,12 +245,25 @@ func (p *Provider) observeBuckets(ctx context.Context, ws string, plan scanPlan)
 	}
 	var out []*state.Resource
 	for _, b := range buckets {
-		label := b.Labels[providers.TagAddress]
-		if label == "" {
-			continue
+		if o, ok := plan.owner(b.Labels, ws); ok {
+			r := bucketResource(o.Address, b, plan.hints[o.Address])
+			r.StateID = o.StateID
+			out = append(out, r)
 		}
-		addr := plan.resolve.resolve(label)
-		out = append(out, bucketResource(addr, b, plan.hints[addr]))
 	}
 	return out, nil
+}
+
+// owner reads an observed object's owner from its labels; ok only for
+// objects of the workspace that name an address.
+func (s scanPlan) owner(labels map[string]string, ws string) (providers.Owner, bool) {
+	o, ok := providers.OwnerOfLabels(labels, s.resolve.resolve)
+	return o, ok && o.Workspace == ws && o.Address != ""
+}
+
+// sortedOwners orders owners by address, then state.
+func sortedOwners[V any](m map[providers.Owner]V) []providers.Owner {
+	return slices.SortedFunc(maps.Keys(m), func(a, b providers.Owner) int {
+		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.StateID, b.StateID))
+	})
 }

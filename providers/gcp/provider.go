@@ -287,6 +287,9 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 	if err := req.Validate(CloudName, p.workspace); err != nil {
 		return nil, err
 	}
+	if req.Op == providers.OpRelease {
+		return p.release(ctx, req)
+	}
 	switch req.Type {
 	case spec.TypeCluster:
 		if isTPURequest(req) {

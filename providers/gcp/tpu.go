@@ -31,6 +31,7 @@ func isTPURequest(req providers.ApplyRequest) bool {
 
 // tpuSpec is a TPU VM cluster's desired shape.
 type tpuSpec struct {
+	req                providers.ApplyRequest
 	address, workspace string
 	zone               string
 	tpu                catalog.TPU
@@ -50,7 +51,7 @@ func parseTPUSpec(req providers.ApplyRequest) (*tpuSpec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Address, err)
 	}
-	s := &tpuSpec{address: req.Address, workspace: req.Workspace, tpu: t,
+	s := &tpuSpec{req: req, address: req.Address, workspace: req.Workspace, tpu: t,
 		zone: d.String("zone"), runtimeVersion: d.String("runtime_version"),
 		spot: d.Bool("use_spot"), internalIPs: d.Bool("use_internal_ips"),
 		vpc: d.String("vpc"), subnet: d.String("subnet")}
@@ -72,7 +73,7 @@ func parseTPUSpec(req providers.ApplyRequest) (*tpuSpec, error) {
 	if err := providers.Refuse(req.Address, Validate(spec.TypeCluster, req.Desired)); err != nil {
 		return nil, err
 	}
-	s.labels = ownedLabels(req.Workspace, req.Address, user)
+	s.labels = ownedLabels(req.Owner(), user)
 	return s, nil
 }
 
@@ -109,7 +110,7 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 	}
 	var mine []*tpu.Node
 	for _, n := range existing {
-		if ownedBy(n.Labels, s.workspace, s.address) && n.State != "DELETING" {
+		if ownsLabels(req, n.Labels) && n.State != "DELETING" {
 			mine = append(mine, n)
 		}
 	}
@@ -151,7 +152,7 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 			errs = append(errs, p.patchNodeLabels(ctx, svc, s, n))
 		}
 	}
-	res, obsErr := p.observeTPUAddress(ctx, svc, s.zone, s.workspace, s.address, req.Desired)
+	res, obsErr := p.observeTPUAddress(ctx, svc, s.zone, req)
 	return res, errors.Join(append(errs, obsErr)...)
 }
 
@@ -166,7 +167,7 @@ func (p *Provider) createNode(ctx context.Context, svc *tpu.Service, s *tpuSpec,
 	})
 	if isConflict(err) {
 		got, getErr := svc.Projects.Locations.Nodes.Get(parent + "/nodes/" + id).Context(ctx).Do()
-		if getErr == nil && ownedBy(got.Labels, s.workspace, s.address) {
+		if getErr == nil && ownsLabels(s.req, got.Labels) {
 			if !maps.Equal(got.Labels, s.labels) {
 				return p.patchNodeLabels(ctx, svc, s, got)
 			}
@@ -220,7 +221,7 @@ func (p *Provider) deleteTPU(ctx context.Context, req providers.ApplyRequest) er
 	}
 	var mine []*tpu.Node
 	for _, n := range nodes {
-		if ownedBy(n.Labels, req.Workspace, req.Address) {
+		if ownsLabels(req, n.Labels) {
 			mine = append(mine, n)
 		}
 	}
@@ -274,14 +275,15 @@ func (p *Provider) listNodes(ctx context.Context, svc *tpu.Service, zone string)
 	return nodes, unreachable, err
 }
 
-func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone, workspace, address string, desired state.Attrs) (*state.Resource, error) {
+func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone string, req providers.ApplyRequest) (*state.Resource, error) {
+	address, workspace, desired := req.Address, req.Workspace, req.Desired
 	nodes, _, err := p.listNodes(ctx, svc, zone)
 	if err != nil {
 		return nil, p.apiError(address, "listing TPU nodes in zone "+zone, "tpu", err)
 	}
 	var mine []*tpu.Node
 	for _, n := range nodes {
-		if ownedBy(n.Labels, workspace, address) {
+		if ownsLabels(req, n.Labels) {
 			mine = append(mine, n)
 		}
 	}

@@ -104,7 +104,7 @@ func TestTPUQuotaAndAdoption(t *testing.T) {
 	e.fake.OnRequest("POST", "/v2/projects/*/locations/*/nodes", func(*http.Request) *gcpfake.Fault {
 		if e.fake.Node(tpuParentTest+"/nodes/tpu-prod-0") == nil {
 			e.fake.AddNode(tpuParentTest, "tpu-prod-0", &tpu.Node{AcceleratorType: "v4-8", RuntimeVersion: "tpu-ubuntu2204-base",
-				Labels: providers.OwnershipLabels("prod", "cluster.tpu")})
+				Labels: providers.Owner{Workspace: "prod", Address: "cluster.tpu"}.Labels()})
 		}
 		return nil
 	})

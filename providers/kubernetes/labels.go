@@ -410,7 +410,7 @@ func nodePatch(n *corev1.Node, p LabelPolicy, want string, wanted bool) (patch [
 	if wanted {
 		cur, has := n.Labels[p.LabelKey]
 		prev, held := own[p.LabelKey]
-		entry := Owner{Workspace: p.Owner.Workspace, Address: p.Owner.Address}
+		entry := Owner{Workspace: p.Owner.Workspace, Address: p.Owner.Address, State: p.Owner.State}
 		switch decide(cur, has, own, p, want) {
 		case StateAdd:
 		case StateChange, StateUnchanged, StateAdopt:

@@ -23,6 +23,9 @@ const CLIOwnerAddress = "skyplan k8s label-gpus"
 type Owner struct {
 	Workspace string `json:"workspace,omitempty"`
 	Address   string `json:"address"`
+	// State is the lineage of the state whose policy set the label; empty on
+	// labels set before skyplan recorded it (they stay the policy's).
+	State string `json:"state,omitempty"`
 	// Replaced is the value the label had before skyplan overwrote it
 	// (overwrite = true); destroy restores it. Nil when the label was absent.
 	Replaced *string `json:"replaced,omitempty"`
@@ -30,7 +33,8 @@ type Owner struct {
 
 // Same reports whether two owners are the same policy (or both the CLI).
 func (o Owner) Same(other Owner) bool {
-	return o.Address == other.Address && (o.Address == CLIOwnerAddress || o.Workspace == other.Workspace)
+	sameState := o.State == other.State || o.State == "" || other.State == ""
+	return o.Address == other.Address && (o.Address == CLIOwnerAddress || o.Workspace == other.Workspace && sameState)
 }
 
 func (o Owner) String() string {

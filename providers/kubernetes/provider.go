@@ -197,6 +197,7 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		keys   map[string]bool
 		labels map[string]string
 		ids    map[string]bool
+		state  string
 	}
 	byAddr := map[string]*found{}
 	get := func(addr string) *found {
@@ -217,6 +218,9 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 				continue
 			}
 			f := get(o.Address)
+			if o.State != "" {
+				f.state = o.State
+			}
 			f.keys[key] = true
 			f.ids[n.Name] = true
 			if v, ok := n.Labels[key]; ok {
@@ -233,7 +237,10 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 			hintKey[h.Address] = k
 		}
 		if _, inState := h.Attrs["node_labels"]; inState {
-			get(h.Address)
+			// A policy that holds no label yet is still this state's.
+			if f := get(h.Address); len(f.keys) == 0 {
+				f.state = req.StateID
+			}
 		}
 	}
 	var out []*state.Resource
@@ -250,7 +257,7 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 		}
 		ids := slices.Sorted(maps.Keys(f.ids))
 		out = append(out, &state.Resource{
-			Address: addr, Type: spec.TypeGPULabelPolicy, Cloud: "kubernetes", IDs: ids,
+			Address: addr, Type: spec.TypeGPULabelPolicy, Cloud: "kubernetes", IDs: ids, StateID: f.state,
 			Attrs: map[string]any{"cloud": "kubernetes", "label_key": key, "node_labels": f.labels},
 		})
 	}
@@ -293,7 +300,10 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 	if req.Type != spec.TypeGPULabelPolicy {
 		return nil, fmt.Errorf("%s: the kubernetes provider manages only gpu_label_policy, not %s", req.Address, req.Type)
 	}
-	owner := Owner{Workspace: req.Workspace, Address: req.Address}
+	if req.Op == providers.OpRelease {
+		return nil, p.release(ctx, req)
+	}
+	owner := Owner{Workspace: req.Workspace, Address: req.Address, State: req.StateID}
 	cs, err := p.Client()
 	if err != nil {
 		return req.Prior, fmt.Errorf("%s: %w", req.Address, err)
