@@ -141,7 +141,7 @@ bucket "all" {
 			want: []located{
 				{"Invalid default value for variable", "err.hcl", 3, 13},
 			}},
-				{name: "a cycle and an unrelated error",
+		{name: "a cycle and an unrelated error",
 			src: `locals {
   a = local.b
   b = local.a

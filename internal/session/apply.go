@@ -110,4 +110,3 @@ func (s *Session) Rebuild(ctx context.Context, opts RebuildOptions) (*state.Stat
 	st.Serial = s.State.Serial + 1
 	return st, ref, nil
 }
-
