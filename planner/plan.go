@@ -102,6 +102,8 @@ type Change struct {
 	StateOnly bool `json:"state_only,omitempty"`
 	// Sensitive names the attributes whose values are never printed.
 	Sensitive []string `json:"sensitive_attributes,omitempty"`
+	// Cost is what the resource costs before and after (set by planner/cost).
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // IsSensitive reports whether an attribute's value must not be printed.
@@ -131,6 +133,14 @@ type Plan struct {
 	Findings []Finding `json:"findings,omitempty"`
 	// LintSkipped says the lint gate was turned off (--skip-lint).
 	LintSkipped bool `json:"lint_skipped,omitempty"`
+	// Cost totals the changes' costs (set by planner/cost).
+	Cost *PlanCost `json:"cost,omitempty"`
+	// Targets are the --target addresses a targeted plan was narrowed to.
+	Targets []string `json:"targets,omitempty"`
+	// Variables are the spec variable values the plan was made with, so a
+	// saved plan applies without --var (sensitive values included: plan
+	// files are 0600, and these are never printed).
+	Variables map[string]Variable `json:"variables,omitempty"`
 }
 
 // Gap is a part of the clouds a plan could not observe, so changes there

@@ -46,12 +46,16 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 	paint := style.Painter{Color: opts.Color}.Paint
 	var b strings.Builder
 	writeGaps(&b, p, paint)
+	if note := p.targetNote(); note != "" {
+		fmt.Fprintf(&b, "%s %s.\n\n", paint(style.YellowBold, "Note:"), note)
+	}
 	if !p.HasChanges() {
 		if p.Complete() {
 			fmt.Fprintf(&b, "No changes. The clouds match the spec (workspace %q).\n", p.Workspace)
 		} else {
 			fmt.Fprintf(&b, "No changes in what could be observed (workspace %q); the plan is incomplete (see above).\n", p.Workspace)
 		}
+		writeCost(&b, p, paint)
 		writeFindings(&b, p, paint)
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -68,6 +72,9 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 		}
 		if len(c.DependsOn) > 0 {
 			fmt.Fprintf(&b, "  # after: %s\n", strings.Join(c.DependsOn, ", "))
+		}
+		if c.Cost != nil {
+			fmt.Fprintf(&b, "  # cost: %s\n", c.Cost.Line())
 		}
 		_, name, _ := strings.Cut(c.Address, ".")
 		fmt.Fprintf(&b, "  %s %s %q {\n", paint(c.Action.color(), c.Action.Symbol()), c.Type, name)
@@ -92,6 +99,7 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 		label = "Plan (incomplete):"
 	}
 	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy.\n", paint(style.Bold, label), s.Add, s.Change, s.Replace, s.Destroy)
+	writeCost(&b, p, paint)
 	writeFindings(&b, p, paint)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -108,6 +116,21 @@ func writeGaps(b *strings.Builder, p *Plan, paint func(style.Code, string) strin
 		fmt.Fprintf(b, "  - %s\n", g.Describe())
 	}
 	b.WriteString("\n")
+}
+
+// writeCost prints the plan's cost totals, what they leave out and why.
+func writeCost(b *strings.Builder, p *Plan, paint func(style.Code, string) string) {
+	t := p.Cost
+	if t == nil {
+		return
+	}
+	fmt.Fprintf(b, "%s %s (%s, %d h/month).\n", paint(style.Bold, "Cost:"), t.Summary(), t.Currency, t.HoursPerMonth)
+	for _, e := range t.Excluded {
+		fmt.Fprintf(b, "  not counted: %s (%s)\n", e.Address, e.Reason)
+	}
+	for _, n := range t.Notes {
+		fmt.Fprintf(b, "  note: %s\n", n)
+	}
 }
 
 // writeFindings closes the plan with the lint gate's verdict.
