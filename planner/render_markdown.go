@@ -112,7 +112,7 @@ func writeMarkdownCost(b *strings.Builder, p *Plan) {
 	fmt.Fprintf(b, "\n**Cost** (%s, %d h/month): %s.\n", t.Currency, t.HoursPerMonth, mdEscape(t.Summary()))
 	var lines []string
 	for _, c := range p.Changes {
-		if c.Cost == nil || !c.Cost.Priced || c.Action == NoOp && c.Cost.After != nil && c.Cost.After.Hourly == 0 {
+		if c.Cost == nil || !c.Cost.Priced || c.Action == NoOp {
 			continue
 		}
 		lines = append(lines, fmt.Sprintf("- `%s`: %s", c.Address, mdEscape(c.Cost.Line())))

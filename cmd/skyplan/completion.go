@@ -71,12 +71,14 @@ func completeIfAsked(parser *kong.Kong, env []string) bool {
 // predictAddresses offers the resource addresses of the spec directory on
 // the line (-C/--chdir DIR, else the current one). A spec that does not
 // load offers nothing; completion never prints errors.
-func predictAddresses(a complete.Args) []string {
+func predictAddresses(complete.Args) []string {
+	// The whole line: a subcommand's Args no longer hold the global flags.
+	words := strings.Fields(os.Getenv("COMP_LINE"))
 	dir := "."
-	for i, w := range a.All {
+	for i, w := range words {
 		switch {
-		case (w == "-C" || w == "--chdir" || w == "-chdir") && i+1 < len(a.All):
-			dir = a.All[i+1]
+		case (w == "-C" || w == "--chdir" || w == "-chdir") && i+1 < len(words):
+			dir = words[i+1]
 		case strings.HasPrefix(w, "--chdir="), strings.HasPrefix(w, "-chdir="):
 			_, dir, _ = strings.Cut(w, "=")
 		}
