@@ -162,14 +162,15 @@ func mdEscape(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
 }
 
-// WriteMarkdownRefusal renders, in place of a plan, why there is none: the
-// lint gate refused before any cloud was looked at. It carries the same
-// marker, so it replaces the pull request's earlier plan comment.
-func WriteMarkdownRefusal(w io.Writer, workspace string, findings []Finding) error {
+// WriteMarkdownFailure renders, in place of a plan, why there is none (the
+// lint gate refused, or planning failed), with the findings if any. It
+// carries the same marker, so it replaces the pull request's earlier plan
+// comment instead of leaving a stale one.
+func WriteMarkdownFailure(w io.Writer, workspace, why string, findings []Finding) error {
 	var b strings.Builder
 	b.WriteString(MarkdownMarker(workspace) + "\n")
 	fmt.Fprintf(&b, "### skyplan plan — workspace `%s`\n\n", workspace)
-	b.WriteString("> [!CAUTION]\n> **No plan:** lint found errors in the spec, so nothing was planned. Fix them (or plan with `--skip-lint`).\n")
+	fmt.Fprintf(&b, "> [!CAUTION]\n> **No plan:** %s\n", mdEscape(why))
 	writeMarkdownFindings(&b, &Plan{Findings: findings})
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -107,6 +107,21 @@ func normalizeArgs(args []string) []string {
 	return out
 }
 
+// newParser builds the command-line parser; exit is called where kong
+// would exit (--help).
+func newParser(cli *CLI, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, error) {
+	return kong.New(cli,
+		kong.Name("skyplan"),
+		kong.Description("Declarative plan/apply for GPU and ML cloud infrastructure (AWS, GCP, Kubernetes).\n\n"+
+			"Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 lint error findings."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": Version},
+	)
+}
+
 // Run executes the CLI and returns the process exit code.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) int {
 	cli := &CLI{}
@@ -114,16 +129,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 	cli.StdinTTY = isTerminal(stdin)
 	cli.StdoutTTY = isTerminal(stdout)
 	exit := -1
-	parser, err := kong.New(cli,
-		kong.Name("skyplan"),
-		kong.Description("Declarative plan/apply for GPU and ML cloud infrastructure (AWS, GCP, Kubernetes).\n\n"+
-			"Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 lint error findings."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { exit = code }),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": Version},
-	)
+	parser, err := newParser(cli, stdout, stderr, func(code int) { exit = code })
 	if err != nil {
 		fmt.Fprintln(stderr, "skyplan:", err)
 		return ExitError

@@ -34,9 +34,13 @@ func (c *PlanCmd) Run(g *Globals) error {
 	defer g.closeSession(s)
 	p, _, err := s.Plan(ctx, session.PlanOptions{Destroy: c.Destroy, AllowReplace: c.AllowReplace, SkipLint: c.SkipLint, Targets: c.Target})
 	if err != nil {
-		if le := (*session.LintError)(nil); c.Format == "markdown" && errors.As(err, &le) {
+		if c.Format == "markdown" {
 			// The pull-request comment says why there is no plan.
-			if werr := planner.WriteMarkdownRefusal(g.Stdout, s.Config.Workspace, session.Findings(le.Report)); werr != nil {
+			why, findings := "skyplan plan failed: "+err.Error(), []planner.Finding(nil)
+			if le := (*session.LintError)(nil); errors.As(err, &le) {
+				why, findings = "lint found errors in the spec, so nothing was planned. Fix them (or plan with `--skip-lint`).", session.Findings(le.Report)
+			}
+			if werr := planner.WriteMarkdownFailure(g.Stdout, s.Config.Workspace, why, findings); werr != nil {
 				return werr
 			}
 		}
