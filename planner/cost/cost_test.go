@@ -207,7 +207,7 @@ func fixture(t *testing.T) *planner.Plan {
 		},
 		Prior: &state.State{Lineage: "l", Serial: 3, Workspace: "quickstart", Resources: []*state.Resource{
 			obs("cluster.train", "aws", trainWas), obs("jobs_controller.main", "gcp", ctlGCP), obs("bucket.old", "aws", old)}},
-		Observed: []*state.Resource{obs("cluster.train", "aws", trainWas), obs("jobs_controller.main", "gcp", ctlGCP), obs("bucket.old", "aws", old)},
+		Observed:       []*state.Resource{obs("cluster.train", "aws", trainWas), obs("jobs_controller.main", "gcp", ctlGCP), obs("bucket.old", "aws", old)},
 		ObservedClouds: map[string]bool{"aws": true, "gcp": true},
 	}
 	p, err := planner.Make(in)
