@@ -20,6 +20,10 @@ deps:
 	@$(GO) mod download
 	@command -v moto_server >/dev/null 2>&1 || python3 -m pip install --quiet 'moto[server]' || \
 	  { echo "moto_server is missing and could not be installed: pip install 'moto[server]'"; exit 1; }
+	@# jq runs the budget check docs/plan-json.md shows, in the CLI tests.
+	@command -v jq >/dev/null 2>&1 || apt-get install -y -qq jq >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq jq; } || \
+	  { echo "jq is missing and could not be installed: apt-get install jq"; exit 1; }
 
 test: deps realk8s
 	$(GO) vet $(PKGS)

@@ -133,6 +133,8 @@ type Change struct {
 	// does not list them (an interrupted apply); apply records them, also
 	// when nothing else changes.
 	Adopt bool `json:"adopt,omitempty"`
+	// Cost is what the resource costs before and after (set by planner/cost).
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // IsSensitive reports whether an attribute's value must not be printed.
@@ -165,6 +167,14 @@ type Plan struct {
 	// Foreign are objects of the workspace that are not this state's: left
 	// alone, and shown so nobody wonders why.
 	Foreign []Foreign `json:"foreign,omitempty"`
+	// Cost totals the changes' costs (set by planner/cost).
+	Cost *PlanCost `json:"cost,omitempty"`
+	// Targets are the --target addresses a targeted plan was narrowed to.
+	Targets []string `json:"targets,omitempty"`
+	// Variables are the spec variable values the plan was made with, so a
+	// saved plan applies without --var (sensitive values included: plan
+	// files are 0600, and these are never printed).
+	Variables map[string]Variable `json:"variables,omitempty"`
 }
 
 // Foreign is an object with the workspace's tags that belongs to another

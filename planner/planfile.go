@@ -8,7 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/skyplan/skyplan/state"
 )
@@ -28,7 +33,7 @@ type planFile struct {
 
 const (
 	planFileKind    = "skyplan-plan"
-	planFileVersion = 2
+	planFileVersion = 3 // 3: variable values, costs, targets
 	// maxPlanFileBytes bounds what ReadFile reads (a 10,000-resource plan is
 	// a few MB).
 	maxPlanFileBytes = 256 << 20
@@ -117,4 +122,49 @@ func (p *Plan) CheckCurrent(st *state.State, specHash string) error {
 		return fmt.Errorf("saved plan is stale: the spec or its variables changed since it was made; run skyplan plan again")
 	}
 	return nil
+}
+
+// Variable is one spec variable's value as a plan file keeps it: its type
+// and value in go-cty's JSON, so it reads back exactly.
+type Variable struct {
+	Type  json.RawMessage `json:"type"`
+	Value json.RawMessage `json:"value"`
+}
+
+// EncodeVariables records variable values for a plan file.
+func EncodeVariables(vars map[string]cty.Value) (map[string]Variable, error) {
+	out := make(map[string]Variable, len(vars))
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		v := vars[name]
+		if !v.IsWhollyKnown() {
+			return nil, fmt.Errorf("variable %q has no known value; it cannot be saved with the plan", name)
+		}
+		t, err := ctyjson.MarshalType(v.Type())
+		if err != nil {
+			return nil, fmt.Errorf("variable %q: %w", name, err)
+		}
+		b, err := ctyjson.Marshal(v, v.Type())
+		if err != nil {
+			return nil, fmt.Errorf("variable %q: %w", name, err)
+		}
+		out[name] = Variable{Type: t, Value: b}
+	}
+	return out, nil
+}
+
+// DecodeVariables reads the variable values a plan file holds.
+func DecodeVariables(vars map[string]Variable) (map[string]cty.Value, error) {
+	out := make(map[string]cty.Value, len(vars))
+	for name, sv := range vars {
+		t, err := ctyjson.UnmarshalType(sv.Type)
+		if err != nil {
+			return nil, fmt.Errorf("variable %q in the plan file: %w", name, err)
+		}
+		v, err := ctyjson.Unmarshal(sv.Value, t)
+		if err != nil {
+			return nil, fmt.Errorf("variable %q in the plan file: %w", name, err)
+		}
+		out[name] = v
+	}
+	return out, nil
 }

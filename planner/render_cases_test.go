@@ -227,8 +227,8 @@ func TestCaseWriteMarkdown(t *testing.T) {
 	}
 	for _, r := range rows {
 		// A '|' inside a cell must be escaped or the row splits into more columns.
-		if n := len(regexp.MustCompile(`[^\\]\|`).FindAllString(r, -1)); n != 4 {
-			t.Errorf("row has %d unescaped cell separators, want 4: %s", n+1, r)
+		if n := len(regexp.MustCompile(`[^\\]\|`).FindAllString(r, -1)); n != 5 {
+			t.Errorf("row has %d unescaped cell separators, want 5: %s", n+1, r)
 		}
 	}
 	if strings.Contains(out, "gpu_label_policy.p") {
@@ -273,8 +273,8 @@ func TestCasePlanFileRoundTrip(t *testing.T) {
 		t.Errorf("reading a non-plan: %v", err)
 	}
 	future := filepath.Join(dir, "future.json")
-	os.WriteFile(future, []byte(`{"kind": "skyplan-plan", "file_version": 3, "plan": {}}`), 0o600)
-	if _, err := planner.ReadFile(future); err == nil || !strings.Contains(err.Error(), "plan file version 3") {
+	os.WriteFile(future, []byte(`{"kind": "skyplan-plan", "file_version": 4, "plan": {}}`), 0o600)
+	if _, err := planner.ReadFile(future); err == nil || !strings.Contains(err.Error(), "plan file version 4") {
 		t.Errorf("reading a newer plan file version: %v", err)
 	}
 	// A damaged or edited plan is refused, never applied: flip one value.

@@ -22,6 +22,8 @@ type jsonPlan struct {
 	Gaps          []Gap        `json:"gaps"`
 	Lint          jsonLint     `json:"lint"`
 	Summary       Summary      `json:"summary"`
+	Targets       []string     `json:"targets"`
+	Cost          *PlanCost    `json:"cost"`
 	Changes       []jsonChange `json:"changes"`
 }
 
@@ -46,6 +48,7 @@ type jsonChange struct {
 	ResourceDependsOn []string       `json:"resource_depends_on"`
 	StateOnly         bool           `json:"state_only"`
 	Sensitive         []string       `json:"sensitive_attributes"`
+	Cost              *Cost          `json:"cost"`
 }
 
 type jsonPrior struct {
@@ -68,13 +71,14 @@ func publicJSON(p *Plan) jsonPlan {
 		FormatVersion: FormatVersion, Workspace: p.Workspace, Lineage: p.Lineage, Serial: p.Serial,
 		SpecHash: p.SpecHash, Destroy: p.Destroy, Complete: p.Complete(), Gaps: nonNil(p.Gaps),
 		Lint:    jsonLint{Skipped: p.LintSkipped, Errors: p.LintErrors(), Findings: nonNil(p.Findings)},
-		Summary: p.Summary, Changes: make([]jsonChange, 0, len(p.Changes)),
+		Summary: p.Summary, Targets: nonNil(p.Targets), Cost: p.Cost, Changes: make([]jsonChange, 0, len(p.Changes)),
 	}
 	for _, c := range p.Changes {
 		jc := jsonChange{
-			Address: c.Address, Type: c.Type, Cloud: c.Cloud, Action: c.Action, Reason: c.Reason,
+			Address: c.Address, Type: c.Type, Cloud: c.Cloud, Action: c.Action, Reason: c.Why(),
 			Attributes: nonNil(c.Attrs), Notes: nonNil(c.Notes), DependsOn: nonNil(c.DependsOn), Blocked: c.Blocked,
 			After: c.After, ResourceDependsOn: nonNil(c.ResourceDependsOn), StateOnly: c.StateOnly, Sensitive: nonNil(c.Sensitive),
+			Cost: c.Cost,
 		}
 		if c.Prior != nil {
 			jc.Prior = &jsonPrior{Address: c.Prior.Address, IDs: nonNil(c.Prior.IDs), Attributes: c.Prior.Attrs}

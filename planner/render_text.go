@@ -53,12 +53,16 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 	var b strings.Builder
 	writeGaps(&b, p, paint)
 	writeOwnership(&b, p)
+	if note := p.targetNote(); note != "" {
+		fmt.Fprintf(&b, "%s %s.\n\n", paint(style.YellowBold, "Note:"), note)
+	}
 	if !p.HasChanges() {
 		if p.Complete() {
 			fmt.Fprintf(&b, "No changes. The clouds match the spec (workspace %q).\n", p.Workspace)
 		} else {
 			fmt.Fprintf(&b, "No changes in what could be observed (workspace %q); the plan is incomplete (see above).\n", p.Workspace)
 		}
+		writeCost(&b, p, paint)
 		writeFindings(&b, p, paint)
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -75,6 +79,9 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 		}
 		if len(c.DependsOn) > 0 {
 			fmt.Fprintf(&b, "  # after: %s\n", strings.Join(c.DependsOn, ", "))
+		}
+		if c.Cost != nil {
+			fmt.Fprintf(&b, "  # cost: %s\n", c.Cost.Line())
 		}
 		_, name, _ := strings.Cut(c.Address, ".")
 		fmt.Fprintf(&b, "  %s %s %q {\n", paint(c.Action.color(), c.Action.Symbol()), c.Type, name)
@@ -103,6 +110,7 @@ func WriteText(w io.Writer, p *Plan, opts TextOptions) error {
 		fmt.Fprintf(&b, ", %d to move, %d to import", s.Move, s.Import)
 	}
 	b.WriteString(".\n")
+	writeCost(&b, p, paint)
 	writeFindings(&b, p, paint)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -148,6 +156,21 @@ func writeGaps(b *strings.Builder, p *Plan, paint func(style.Code, string) strin
 		fmt.Fprintf(b, "  - %s\n", g.Describe())
 	}
 	b.WriteString("\n")
+}
+
+// writeCost prints the plan's cost totals, what they leave out and why.
+func writeCost(b *strings.Builder, p *Plan, paint func(style.Code, string) string) {
+	t := p.Cost
+	if t == nil {
+		return
+	}
+	fmt.Fprintf(b, "%s %s (%s, %d h/month).\n", paint(style.Bold, "Cost:"), t.Summary(), t.Currency, t.HoursPerMonth)
+	for _, e := range t.Excluded {
+		fmt.Fprintf(b, "  not counted: %s (%s)\n", e.Address, e.Reason)
+	}
+	for _, n := range t.Notes {
+		fmt.Fprintf(b, "  note: %s\n", n)
+	}
 }
 
 // writeFindings closes the plan with the lint gate's verdict.

@@ -62,6 +62,10 @@ type Options struct {
 	VarFiles []string
 	// Env is the environment searched for SKYPLAN_VAR_name (os.Environ() form).
 	Env []string
+	// Saved are the values a saved plan was made with; they take the place
+	// of defaults, and what -var-file, the environment or -var set still
+	// wins (a differing value then fails the plan's hash check).
+	Saved map[string]cty.Value
 	// Context stops loading when it is done (checked between files and
 	// between blocks), with a "Loading interrupted" error; nil never stops.
 	Context context.Context

@@ -92,6 +92,11 @@ func (l *loader) assignVariables() hcl.Diagnostics {
 		if vd.hasDef {
 			l.vars[name] = vd.def
 		}
+		if v, ok := l.opts.Saved[name]; ok {
+			if cv, err := convert.Convert(v, vd.typ); err == nil {
+				l.vars[name] = cv
+			}
+		}
 	}
 	// failed names the variables whose last value given was invalid.
 	failed := map[string]bool{}

@@ -78,3 +78,21 @@ func TestNormalizeArgs(t *testing.T) {
 		t.Fatalf("normalizeArgs = %v, want %v", got, want)
 	}
 }
+
+func TestNormalizeArgsTerraformSpellings(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plan -destroy -target=cluster.a -target cluster.b", "plan --destroy --target=cluster.a --target cluster.b"},
+		{"plan -json", "plan --format=json"},
+		{"show -json p.bin", "show --format=json p.bin"},
+		{"-chdir=infra apply -auto-approve -parallelism=3", "--chdir=infra apply --auto-approve --parallelism=3"},
+		{"fmt -check", "fmt --check"},
+		{"plan -help", "plan --help"},
+		// Short flags and skyplan's own are left alone, and so is all after "--".
+		{"plan -C dir --skip-lint -- -target", "plan -C dir --skip-lint -- -target"},
+		{"lint -offline", "lint -offline"},
+	} {
+		if got := strings.Join(normalizeArgs(strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("normalizeArgs(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 // loadSpec loads the spec directory, printing diagnostics (with snippets) to
 // stderr. Warnings are printed and do not fail.
 func (g *Globals) loadSpec() (*spec.Config, error) {
-	cfg, diags := spec.Load(spec.Options{Dir: g.Chdir, Vars: g.Var, VarFiles: g.VarFile, Env: g.Env, Context: g.Context()})
+	cfg, diags := spec.Load(spec.Options{Dir: g.Chdir, Vars: g.Var, VarFiles: g.VarFile, Env: g.Env, Context: g.Context(), Saved: g.savedVars})
 	g.printDiagnostics(cfg, diags)
 	if diags.HasErrors() {
 		return nil, exitCode(ExitError)

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
 	"github.com/mattn/go-isatty"
+	"github.com/zclconf/go-cty/cty"
 
 	_ "github.com/skyplan/skyplan/providers/all"
 )
@@ -33,6 +35,8 @@ type CLI struct {
 	Fmt         FmtCmd         `cmd:"" help:"Rewrite spec files in canonical format."`
 	Plan        PlanCmd        `cmd:"" help:"Show what apply would change, and why."`
 	Apply       ApplyCmd       `cmd:"" help:"Make the clouds match the spec (or apply a saved plan)."`
+	Show        ShowCmd        `cmd:"" help:"Show a saved plan (text, json or markdown) without touching state or clouds."`
+	Graph       GraphCmd       `cmd:"" help:"Print the spec's dependency graph in Graphviz DOT."`
 	Destroy     DestroyCmd     `cmd:"" help:"Delete every resource skyplan manages in this workspace."`
 	Lint        LintCmd        `cmd:"" help:"Find network, credential and GPU mistakes before anything is launched."`
 	Check       CheckCmd       `cmd:"" help:"Check each cloud's credentials per capability (compute, storage)."`
@@ -40,6 +44,7 @@ type CLI struct {
 	ForceUnlock ForceUnlockCmd `cmd:"" name:"force-unlock" help:"Remove a state lock left by a crashed run."`
 	K8s         K8sCmd         `cmd:"" name:"k8s" help:"Kubernetes GPU helpers: detect and label GPU nodes."`
 	Catalog     CatalogCmd     `cmd:"" help:"GPU/TPU offerings and prices: list them, refresh the catalog."`
+	Completion  CompletionCmd  `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	Version     VersionCmd     `cmd:"" help:"Print the version."`
 }
 
@@ -61,6 +66,8 @@ type Globals struct {
 	// cancelled on the second.
 	interrupted <-chan struct{}
 	hardStop    context.Context
+	// savedVars are a saved plan's variable values, for the spec it applies to.
+	savedVars map[string]cty.Value
 }
 
 // exitError carries an exit code; its message (if any) was already printed.
@@ -73,25 +80,46 @@ func (e *exitError) Error() string { return e.msg }
 
 func exitCode(code int) error { return &exitError{code: code} }
 
-// singleDashFlags are Terraform-style flags users type with one dash.
-var singleDashFlags = []string{"var", "var-file", "out", "chdir", "auto-approve", "detailed-exitcode", "parallelism", "no-color", "format"}
+// singleDashFlags are the long flags skyplan shares with Terraform, which
+// Terraform users type with one dash (README lists them).
+var singleDashFlags = []string{"auto-approve", "check", "chdir", "destroy", "detailed-exitcode", "help", "no-color",
+	"out", "parallelism", "target", "var", "var-file", "format"}
 
-// normalizeArgs turns -var=x / -var x into --var, so Terraform habits work.
+// normalizeArgs turns -var=x / -var x into --var (and so on), and -json into
+// --format=json, so Terraform habits work. Nothing after "--" is touched.
 func normalizeArgs(args []string) []string {
 	out := make([]string, 0, len(args))
-	for _, a := range args {
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
 		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") {
 			name, _, _ := strings.Cut(a[1:], "=")
-			for _, f := range singleDashFlags {
-				if name == f {
-					a = "-" + a
-					break
-				}
+			switch {
+			case a == "-json":
+				a = "--format=json"
+			case slices.Contains(singleDashFlags, name):
+				a = "-" + a
 			}
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// newParser builds the command-line parser; exit is called where kong
+// would exit (--help).
+func newParser(cli *CLI, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, error) {
+	return kong.New(cli,
+		kong.Name("skyplan"),
+		kong.Description("Declarative plan/apply for GPU and ML cloud infrastructure (AWS, GCP, Kubernetes).\n\n"+
+			"Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 lint error findings."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": Version},
+	)
 }
 
 // Run executes the CLI and returns the process exit code.
@@ -101,19 +129,16 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 	cli.StdinTTY = isTerminal(stdin)
 	cli.StdoutTTY = isTerminal(stdout)
 	exit := -1
-	parser, err := kong.New(cli,
-		kong.Name("skyplan"),
-		kong.Description("Declarative plan/apply for GPU and ML cloud infrastructure (AWS, GCP, Kubernetes).\n\n"+
-			"Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 lint error findings."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { exit = code }),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": Version},
-	)
+	parser, err := newParser(cli, stdout, stderr, func(code int) { exit = code })
 	if err != nil {
 		fmt.Fprintln(stderr, "skyplan:", err)
 		return ExitError
+	}
+	if completeIfAsked(parser, env) {
+		return ExitOK
+	}
+	if len(args) == 0 {
+		args = []string{"--help"} // a first run shows what there is
 	}
 	kctx, err := parser.Parse(normalizeArgs(args))
 	if exit >= 0 {
@@ -172,14 +197,7 @@ func main() {
 }
 
 // Getenv looks a variable up in the CLI's environment.
-func (g *Globals) Getenv(key string) string {
-	for i := len(g.Env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(g.Env[i], "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
+func (g *Globals) Getenv(key string) string { return lookupEnv(g.Env, key) }
 
 // Color reports whether output may use ANSI colors.
 func (g *Globals) Color() bool {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -96,6 +97,13 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "moto":
 				return moto != nil, nil
+			case "jq":
+				// jq runs the budget check docs/plan-json.md shows.
+				_, err := exec.LookPath("jq")
+				if err != nil && testenv.InCI() {
+					return false, fmt.Errorf("jq is required under CI=true (make deps installs it): %v", err)
+				}
+				return err == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -21,6 +21,7 @@ type PlanCmd struct {
 	Destroy          bool     `name:"destroy" help:"Plan the deletion of everything skyplan manages in this workspace."`
 	AllowReplace     []string `name:"allow-replace" placeholder:"ADDR" help:"Allow replacing this jobs_controller (repeatable)."`
 	SkipLint         bool     `name:"skip-lint" help:"Do not gate the plan on lint errors (the plan says so)."`
+	Target           []string `name:"target" placeholder:"ADDR" predictor:"address" help:"Plan only this resource and what it needs (repeatable; also -target), as Terraform's -target."`
 }
 
 // Run plans and renders.
@@ -31,8 +32,18 @@ func (c *PlanCmd) Run(g *Globals) error {
 		return err
 	}
 	defer g.closeSession(s)
-	p, _, err := s.Plan(ctx, session.PlanOptions{Destroy: c.Destroy, AllowReplace: c.AllowReplace, SkipLint: c.SkipLint})
+	p, _, err := s.Plan(ctx, session.PlanOptions{Destroy: c.Destroy, AllowReplace: c.AllowReplace, SkipLint: c.SkipLint, Targets: c.Target})
 	if err != nil {
+		if c.Format == "markdown" {
+			// The pull-request comment says why there is no plan.
+			why, findings := "skyplan plan failed: "+err.Error(), []planner.Finding(nil)
+			if le := (*session.LintError)(nil); errors.As(err, &le) {
+				why, findings = "lint found errors in the spec, so nothing was planned. Fix them (or plan with `--skip-lint`).", session.Findings(le.Report)
+			}
+			if werr := planner.WriteMarkdownFailure(g.Stdout, s.Config.Workspace, why, findings); werr != nil {
+				return werr
+			}
+		}
 		return g.lintRefusal(err)
 	}
 	if err := renderPlan(g, p, c.Format); err != nil {
@@ -45,6 +56,9 @@ func (c *PlanCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.Out != "" {
+		if p.Variables, err = planner.EncodeVariables(s.Config.Variables); err != nil {
+			return fmt.Errorf("saving plan: %w", err)
+		}
 		if err := planner.WriteFile(c.Out, p); err != nil {
 			return fmt.Errorf("saving plan: %w", err)
 		}
@@ -104,23 +118,28 @@ type ApplyCmd struct {
 	Parallelism  int      `name:"parallelism" default:"10" help:"How many actions may run at once."`
 	AllowReplace []string `name:"allow-replace" placeholder:"ADDR" help:"Allow replacing this jobs_controller (repeatable)."`
 	SkipLint     bool     `name:"skip-lint" help:"Apply even when lint reports errors (a resource whose cloud capability is denied is then skipped, the rest applied)."`
+	Target       []string `name:"target" placeholder:"ADDR" predictor:"address" help:"Apply only this resource and what it needs (repeatable; also -target). A saved plan keeps its own targets."`
 }
 
 // Run applies.
 func (c *ApplyCmd) Run(g *Globals) error {
+	if c.PlanFile != "" && len(c.Target) > 0 {
+		return fmt.Errorf("--target cannot narrow a saved plan; make a targeted plan with skyplan plan --target ADDR -out FILE")
+	}
 	return applyOrDestroy(g, applyRun{op: "apply", planFile: c.PlanFile, autoApprove: c.AutoApprove, parallelism: c.Parallelism,
-		allowReplace: c.AllowReplace, skipLint: c.SkipLint})
+		allowReplace: c.AllowReplace, skipLint: c.SkipLint, targets: c.Target})
 }
 
 // DestroyCmd is `skyplan destroy`.
 type DestroyCmd struct {
-	AutoApprove bool `name:"auto-approve" help:"Destroy without asking for confirmation."`
-	Parallelism int  `name:"parallelism" default:"10" help:"How many actions may run at once."`
+	AutoApprove bool     `name:"auto-approve" help:"Destroy without asking for confirmation."`
+	Parallelism int      `name:"parallelism" default:"10" help:"How many actions may run at once."`
+	Target      []string `name:"target" placeholder:"ADDR" predictor:"address" help:"Destroy only this resource and what depends on it (repeatable; also -target)."`
 }
 
 // Run destroys.
 func (c *DestroyCmd) Run(g *Globals) error {
-	return applyOrDestroy(g, applyRun{op: "destroy", destroy: true, autoApprove: c.AutoApprove, parallelism: c.Parallelism})
+	return applyOrDestroy(g, applyRun{op: "destroy", destroy: true, autoApprove: c.AutoApprove, parallelism: c.Parallelism, targets: c.Target})
 }
 
 type applyRun struct {
@@ -131,22 +150,34 @@ type applyRun struct {
 	parallelism  int
 	allowReplace []string
 	skipLint     bool
+	targets      []string
 }
 
 func applyOrDestroy(g *Globals, r applyRun) error {
 	ctx := g.Context()
+	var saved *planner.Plan
+	if r.planFile != "" {
+		var err error
+		if saved, err = planner.ReadFile(r.planFile); err != nil {
+			return err
+		}
+		// The spec is loaded with the plan's own variable values.
+		if g.savedVars, err = planner.DecodeVariables(saved.Variables); err != nil {
+			return fmt.Errorf("%s: %w", r.planFile, err)
+		}
+	}
 	s, err := g.openSession(ctx, session.Options{Operation: r.op, Lock: true})
 	if err != nil {
 		return err
 	}
 	defer g.closeSession(s)
 	var p *planner.Plan
-	if r.planFile != "" {
-		if p, err = savedPlan(ctx, s, r.planFile); err != nil {
+	if saved != nil {
+		if p, err = savedPlan(ctx, s, saved); err != nil {
 			return err
 		}
 	} else {
-		p, _, err = s.Plan(ctx, session.PlanOptions{Destroy: r.destroy, AllowReplace: r.allowReplace, SkipLint: r.skipLint})
+		p, _, err = s.Plan(ctx, session.PlanOptions{Destroy: r.destroy, AllowReplace: r.allowReplace, SkipLint: r.skipLint, Targets: r.targets})
 		if err != nil {
 			return g.lintRefusal(err)
 		}
@@ -207,18 +238,14 @@ func applyRefusal(p *planner.Plan) string {
 // savedPlan reads a plan file and makes sure applying it does exactly what
 // it shows: the state and spec are those it was made from, and planning
 // again now finds the clouds as the plan assumed them.
-func savedPlan(ctx context.Context, s *session.Session, path string) (*planner.Plan, error) {
-	saved, err := planner.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func savedPlan(ctx context.Context, s *session.Session, saved *planner.Plan) (*planner.Plan, error) {
 	if err := saved.CheckCurrent(s.State, s.Config.Hash); err != nil {
 		return nil, err
 	}
 	if s.State.Serial == 0 {
 		s.State.Lineage = saved.Lineage // a plan made before any state existed
 	}
-	fresh, _, err := s.Plan(ctx, session.PlanOptions{Destroy: saved.Destroy, AllowReplace: allowedReplacements(saved), SkipLint: saved.LintSkipped})
+	fresh, _, err := s.Plan(ctx, session.PlanOptions{Destroy: saved.Destroy, AllowReplace: allowedReplacements(saved), SkipLint: saved.LintSkipped, Targets: saved.Targets})
 	if err != nil {
 		return nil, err
 	}

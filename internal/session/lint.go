@@ -33,6 +33,10 @@ func (s *Session) Lint(ctx context.Context, ref *Refresh, offline bool, launchin
 	return lint.Run(ctx, s.Config, opts)
 }
 
+// Findings turns a lint report into a plan's findings (for a refusal
+// rendered where the plan would have been).
+func Findings(rep *lint.Report) []planner.Finding { return findings(rep) }
+
 // findings turns a lint report into the plan's findings.
 func findings(rep *lint.Report) []planner.Finding {
 	var out []planner.Finding

@@ -6,7 +6,9 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/skyplan/skyplan/internal/catalog"
 	"github.com/skyplan/skyplan/planner"
+	"github.com/skyplan/skyplan/planner/cost"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
@@ -135,6 +137,9 @@ type PlanOptions struct {
 	// rules run before any cloud call (an error returns a *LintError), and
 	// the live rules after the refresh, their findings kept in the plan.
 	SkipLint bool
+	// Targets narrow the plan to these addresses and what they need (see
+	// planner.Plan.Target).
+	Targets []string
 }
 
 // Plan refreshes, expands and diffs. Resources hidden by a gap are left
@@ -189,6 +194,12 @@ func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *R
 	if err != nil {
 		return nil, ref, err
 	}
+	if len(opts.Targets) > 0 {
+		if err := p.Target(opts.Targets); err != nil {
+			return nil, ref, err
+		}
+	}
+	cost.Annotate(p, catalog.Default())
 	switch {
 	case gate:
 		p.Findings = findings(s.Lint(ctx, ref, false, launching(p)))
