@@ -330,11 +330,20 @@ func (e *Executor) create(ctx context.Context, c *planner.Change, progress func(
 	if err := e.save(ctx); err != nil {
 		return err
 	}
-	r, err := p.Apply(ctx, e.request(providers.OpCreate, c, intent, progress))
+	// The provider sees the intent of an earlier, interrupted run (the
+	// plan's prior), never this one's: only that one is evidence that an
+	// untagged object by this name may be skyplan's.
+	r, err := p.Apply(ctx, e.request(providers.OpCreate, c, c.Prior, progress))
 	// Save whatever exists, even on error, so state never forgets an object;
-	// with nothing to show the intent stays for the next run to settle.
-	if r != nil {
+	// with nothing to show, the intent stays for the next run to settle —
+	// unless the provider is certain nothing was made.
+	switch {
+	case r != nil:
 		e.record(c, r)
+	case providers.IsRefused(err):
+		e.mu.Lock()
+		e.State.Remove(c.Address)
+		e.mu.Unlock()
 	}
 	if saveErr := e.save(ctx); saveErr != nil && err == nil {
 		err = saveErr

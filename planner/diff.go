@@ -43,6 +43,10 @@ type Input struct {
 	Imports map[string]*state.Resource
 }
 
+// PrivateImportID is the Private key of an imported resource that holds the
+// ID its import names (what apply's provider looks the object up by).
+const PrivateImportID = "import_id"
+
 // MoveSpec is one `moved { from = … to = … }` (or a pending state mv).
 type MoveSpec struct {
 	From, To string
@@ -244,7 +248,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 	imported := in.Imports[addr]
 	if cur == nil && imported != nil {
 		cur = imported
-		c.ImportID = firstOr(imported.IDs, "")
+		c.ImportID = imported.Private[PrivateImportID]
 	}
 	c.Adopt = obs != nil && pr == nil
 	if cur == nil {

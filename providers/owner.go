@@ -1,6 +1,10 @@
 package providers
 
-import "github.com/skyplan/skyplan/state"
+import (
+	"errors"
+
+	"github.com/skyplan/skyplan/state"
+)
 
 // Owner is who an object belongs to: the state that made it (its lineage),
 // the workspace and the resource address. Every object skyplan creates
@@ -85,5 +89,27 @@ func (r *ApplyRequest) Owns(other Owner) bool {
 // attribute attr is value: such an object may exist without skyplan's tags
 // (created, then the run died before tagging it) and is this state's to adopt.
 func (r *ApplyRequest) CompletesIntent(attr, value string) bool {
-	return r.Op == OpCreate && r.Prior != nil && r.Prior.Pending == state.PendingCreate && value != "" && r.Prior.Attrs.String(attr) == value
+	return (r.Op == OpCreate || r.Op == OpDelete) && r.Prior != nil && r.Prior.Pending == state.PendingCreate && value != "" && r.Prior.Attrs.String(attr) == value
+}
+
+// refusedError marks an apply error after which nothing was created.
+type refusedError struct{ error }
+
+func (e refusedError) Unwrap() error { return e.error }
+
+// Refused marks err as certain: nothing was created (a spec the rulebook
+// rejects, an object owned by someone else, a definite "no" before any
+// create call). The executor then drops the create's intent; an uncertain
+// error (a lost response, a timeout) keeps it for the next run to settle.
+func Refused(err error) error {
+	if err == nil || IsRefused(err) {
+		return err
+	}
+	return refusedError{err}
+}
+
+// IsRefused reports whether err is a Refused error.
+func IsRefused(err error) bool {
+	var r refusedError
+	return errors.As(err, &r)
 }

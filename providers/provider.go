@@ -274,3 +274,21 @@ func shortHash(s string) string {
 	}
 	return fmt.Sprintf("%08x", h)
 }
+
+// Importer is optional: a provider that can read an object made outside
+// skyplan, so an import block (or `skyplan import`) can adopt it. Import
+// only reads; the plan shows the import, and apply (an update with
+// ApplyRequest.ImportID) tags the object and records it.
+type Importer interface {
+	Import(ctx context.Context, req ImportRequest) (*state.Resource, error)
+}
+
+// ImportRequest names the object to adopt.
+type ImportRequest struct {
+	Address, Type, Workspace, StateID string
+	// ID names the object: a bucket name; instance IDs (comma-separated) or
+	// skypilot:CLUSTER on AWS; ZONE/NAME[,NAME…] of GCE instances or a TPU VM.
+	ID string
+	// Hint holds the spec's attributes (region, zone) to know where to look.
+	Hint state.Attrs
+}

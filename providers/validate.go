@@ -66,7 +66,7 @@ func Refuse(addr string, problems []Problem) error {
 			msgs[i] += " (fix: " + p.Fix + ")"
 		}
 	}
-	return fmt.Errorf("%s: %s", addr, strings.Join(msgs, "; "))
+	return Refused(fmt.Errorf("%s: %s", addr, strings.Join(msgs, "; ")))
 }
 
 // SuggestBucketName proposes a name valid on both S3 and GCS.

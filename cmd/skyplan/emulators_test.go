@@ -11,6 +11,7 @@ import (
 )
 
 var (
+	extraGCE     *gcpfake.Server
 	extraOnce    sync.Once
 	extraEnv     map[string]string
 	extraErr     error
@@ -42,6 +43,7 @@ func startExtra() (map[string]string, error) {
 		return nil, err
 	}
 	extraClosers = append(extraClosers, gce.Close)
+	extraGCE = gce
 	for k, v := range gce.Env() {
 		env[k] = v
 	}

@@ -40,7 +40,8 @@ type CLI struct {
 	Destroy     DestroyCmd     `cmd:"" help:"Delete every resource skyplan manages in this workspace."`
 	Lint        LintCmd        `cmd:"" help:"Find network, credential and GPU mistakes before anything is launched."`
 	Check       CheckCmd       `cmd:"" help:"Check each cloud's credentials per capability (compute, storage)."`
-	State       StateCmd       `cmd:"" help:"Inspect the state."`
+	Import      ImportCmd      `cmd:"" help:"Adopt an object made outside skyplan (a bucket, instances, a VM or TPU, a SkyPilot cluster)."`
+	State       StateCmd       `cmd:"" help:"Inspect the state; move, forget or rebuild entries."`
 	ForceUnlock ForceUnlockCmd `cmd:"" name:"force-unlock" help:"Remove a state lock left by a crashed run."`
 	K8s         K8sCmd         `cmd:"" name:"k8s" help:"Kubernetes GPU helpers: detect and label GPU nodes."`
 	Catalog     CatalogCmd     `cmd:"" help:"GPU/TPU offerings and prices: list them, refresh the catalog."`

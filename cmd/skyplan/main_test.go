@@ -22,6 +22,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rogpeppe/go-internal/testscript"
+	"google.golang.org/api/compute/v1"
 
 	"github.com/skyplan/skyplan/internal/emulator"
 	"github.com/skyplan/skyplan/internal/k8sfake"
@@ -110,6 +111,10 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"ec2count":    cmdEC2Count,
 			"setlineage":  cmdSetLineage,
+			"s3mk":        cmdS3Make,
+			"ec2launch":   cmdEC2Launch,
+			"gceadd":      cmdGCEAdd,
+			"gcelabel":    cmdGCELabel,
 			"s3tag":       cmdS3Tag,
 			"s3put":       cmdS3Put,
 			"ec2stop":     cmdEC2Stop,
@@ -231,6 +236,81 @@ func cmdS3Tag(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("bucket %s has no tag %s (tags %v)", args[0], args[1], tags)
 	case !neg && len(args) == 3 && v != args[2]:
 		ts.Fatalf("bucket %s: tag %s=%s, want %s", args[0], args[1], v, args[2])
+	}
+}
+
+// cmdS3Make creates a bucket outside skyplan: s3mk NAME.
+func cmdS3Make(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: s3mk NAME")
+	}
+	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(args[0])})
+	ts.Check(err)
+}
+
+// cmdEC2Launch launches instances by hand, as someone did before skyplan,
+// and puts their IDs (comma-separated) in VAR: ec2launch REGION N VAR [TAG=VALUE].
+func cmdEC2Launch(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 || len(args) > 4 || neg {
+		ts.Fatalf("usage: ec2launch REGION N VAR [TAG=VALUE]")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	client := ec2.NewFromConfig(awsConfig(ts, args[0]))
+	images, err := client.DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{"amazon"}})
+	ts.Check(err)
+	if len(images.Images) == 0 {
+		ts.Fatalf("no images in %s", args[0])
+	}
+	in := &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(int32(n)), MaxCount: aws.Int32(int32(n))}
+	if len(args) == 4 {
+		k, v, _ := strings.Cut(args[3], "=")
+		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{{Key: aws.String(k), Value: aws.String(v)}}}}
+	}
+	out, err := client.RunInstances(context.Background(), in)
+	ts.Check(err)
+	var ids []string
+	for _, inst := range out.Instances {
+		ids = append(ids, aws.ToString(inst.InstanceId))
+	}
+	ts.Setenv(args[2], strings.Join(ids, ","))
+}
+
+// cmdGCEAdd creates a GCE instance outside skyplan in the shared fake:
+// gceadd PROJECT ZONE NAME [KEY=VALUE labels…].
+func cmdGCEAdd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 || neg {
+		ts.Fatalf("usage: gceadd PROJECT ZONE NAME [KEY=VALUE…]")
+	}
+	labels := map[string]string{}
+	for _, kv := range args[3:] {
+		k, v, _ := strings.Cut(kv, "=")
+		labels[k] = v
+	}
+	_, err := extraGCE.AddInstance(args[0], args[1], &compute.Instance{Name: args[2], Labels: labels})
+	ts.Check(err)
+}
+
+// cmdGCELabel checks an instance's label in the shared fake:
+// gcelabel PROJECT ZONE NAME KEY [VALUE]; with !, that it is absent.
+func cmdGCELabel(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 4 || len(args) > 5 {
+		ts.Fatalf("usage: gcelabel PROJECT ZONE NAME KEY [VALUE]")
+	}
+	inst := extraGCE.Instance(args[0], args[1], args[2])
+	if inst == nil {
+		ts.Fatalf("no instance %s in %s", args[2], args[1])
+	}
+	v, has := inst.Labels[args[3]]
+	switch {
+	case neg && has:
+		ts.Fatalf("%s has label %s=%s", args[2], args[3], v)
+	case !neg && !has:
+		ts.Fatalf("%s has no label %s (labels %v)", args[2], args[3], inst.Labels)
+	case !neg && len(args) == 5 && v != args[4]:
+		ts.Fatalf("%s: label %s=%s, want %s", args[2], args[3], v, args[4])
 	}
 }
 

@@ -140,6 +140,9 @@ type PlanOptions struct {
 	// Targets narrow the plan to these addresses and what they need (see
 	// planner.Plan.Target).
 	Targets []string
+	// Imports adds imports to the spec's import blocks (`skyplan import`):
+	// address → object ID.
+	Imports map[string]string
 }
 
 // Plan refreshes, expands and diffs. Resources hidden by a gap are left
@@ -186,10 +189,18 @@ func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *R
 	for _, a := range opts.AllowReplace {
 		allow[a] = true
 	}
+	var imports map[string]*state.Resource
+	if !opts.Destroy {
+		var err error
+		if imports, err = s.readImports(ctx, opts.Imports, prior, observed); err != nil {
+			return nil, ref, err
+		}
+	}
 	p, err := planner.Make(planner.Input{
 		Workspace: s.Config.Workspace, SpecHash: s.Config.Hash, Desired: desired, Expanded: expanded,
 		Observed: observed, ObservedClouds: ref.Observation.Complete, Prior: prior, Destroy: opts.Destroy,
 		AllowReplace: allow, Gaps: ref.Gaps, Foreign: ref.Foreign, ClaimLegacy: ref.ClaimLegacy, Moves: s.moves(),
+		Imports: imports,
 	})
 	if err != nil {
 		return nil, ref, err
@@ -221,4 +232,45 @@ func (s *Session) moves() []planner.MoveSpec {
 		}
 	}
 	return out
+}
+
+// readImports reads, through the providers, the objects import blocks (and
+// extra, from the CLI) name for resources this state does not manage yet;
+// an import whose resource already exists is done and skipped.
+func (s *Session) readImports(ctx context.Context, extra map[string]string, prior *state.State, observed []*state.Resource) (map[string]*state.Resource, error) {
+	want := map[string]string{}
+	for _, im := range s.Config.Imports {
+		want[im.To] = im.ID
+	}
+	maps.Copy(want, extra)
+	managed := map[string]bool{}
+	for _, o := range observed {
+		managed[o.Address] = true
+	}
+	out := map[string]*state.Resource{}
+	for _, addr := range slices.Sorted(maps.Keys(want)) {
+		if pr := prior.Resource(addr); managed[addr] || (pr != nil && pr.Pending == "") {
+			continue
+		}
+		r := s.Config.Resource(addr)
+		if r == nil {
+			return nil, fmt.Errorf("import %s: there is no %s in the spec; declare it (skyplan import --generate-config FILE writes the block)", addr, addr)
+		}
+		p, ok := s.Providers.Get(r.Cloud())
+		im, can := p.(providers.Importer)
+		if !ok || !can {
+			return nil, fmt.Errorf("import %s: the %s provider cannot import %s resources", addr, r.Cloud(), r.Type)
+		}
+		got, err := im.Import(ctx, providers.ImportRequest{Address: addr, Type: r.Type, Workspace: s.Config.Workspace,
+			StateID: s.State.Lineage, ID: want[addr], Hint: r.Attrs})
+		if err != nil {
+			return nil, err
+		}
+		if got.Private == nil {
+			got.Private = map[string]string{}
+		}
+		got.Private[planner.PrivateImportID] = want[addr]
+		out[addr] = got
+	}
+	return out, nil
 }

@@ -69,7 +69,7 @@ func ownsBucket(req providers.ApplyRequest, name string, tags map[string]string)
 	if o, ok := providers.OwnerOfTags(tags); ok {
 		return req.Owns(o)
 	}
-	return req.CompletesIntent("name", name)
+	return req.CompletesIntent("name", name) || req.ImportID == name
 }
 
 // notOwnedError explains why skyplan refuses to touch an existing bucket.
@@ -78,8 +78,8 @@ func notOwnedError(req providers.ApplyRequest, name string, tags map[string]stri
 	if o, ok := providers.OwnerOfTags(tags); ok {
 		who = describeOwner(o, req.Owner())
 	}
-	return fmt.Errorf("%s: bucket %q already exists and is not owned by %s of this state in workspace %q (%s); skyplan will not change or delete it: choose another name, or import it (skyplan import %s %s)",
-		req.Address, name, req.Address, req.Workspace, who, req.Address, name)
+	return providers.Refused(fmt.Errorf("%s: bucket %q already exists and is not owned by %s of this state in workspace %q (%s); skyplan will not change or delete it: choose another name, or import it (skyplan import %s %s)",
+		req.Address, name, req.Address, req.Workspace, who, req.Address, name))
 }
 
 // describeOwner says whose an object is, next to who asks.
@@ -108,7 +108,7 @@ func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) 
 	}
 	s, err := p.parseBucketSpec(ctx, req.Address, req.Desired)
 	if err != nil {
-		return nil, err
+		return nil, providers.Refused(err)
 	}
 	client, err := p.s3Client(ctx, s.region)
 	if err != nil {
@@ -198,7 +198,7 @@ func (p *Provider) createBucket(ctx context.Context, client *s3.Client, req prov
 		}
 		return nil
 	case hasCode(err, "BucketAlreadyExists"):
-		return fmt.Errorf("%s: bucket name %q is taken by another AWS account (S3 names are global); choose another name", req.Address, s.name)
+		return providers.Refused(fmt.Errorf("%s: bucket name %q is taken by another AWS account (S3 names are global); choose another name", req.Address, s.name))
 	}
 	return wrapErr(req.Address, "CreateBucket "+s.name, s.region, err)
 }

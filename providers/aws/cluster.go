@@ -133,7 +133,7 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	}
 	s, err := p.parseClusterSpec(ctx, req.Address, req.Desired)
 	if err != nil {
-		return nil, err
+		return nil, providers.Refused(err)
 	}
 	if req.Type == spec.TypeJobsController {
 		cc := controllerConfig(req.Workspace, req.Desired)
@@ -145,6 +145,9 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	}
 	// Observe before acting: moto ignores ClientToken, and a create retried
 	// after a crash must adopt what the first attempt launched.
+	if err := p.indexImported(ctx, client, req, s.region); err != nil {
+		return nil, err
+	}
 	all, err := p.ownedInstances(ctx, client, s.region, req, nil)
 	if err != nil {
 		return nil, wrapErr(req.Address, "DescribeInstances", s.region, err)

@@ -18,7 +18,7 @@ import (
 // labels, or — for a create completing an interrupted one — a bucket with no
 // skyplan labels, which that create made just before the run died.
 func ownsBucket(req providers.ApplyRequest, name string, labels map[string]string) bool {
-	return ownsLabels(req, labels) || labels[providers.TagManaged] == "" && req.CompletesIntent("name", name)
+	return ownsLabels(req, labels) || labels[providers.TagManaged] == "" && (req.CompletesIntent("name", name) || req.ImportID == name)
 }
 
 // validBucket refuses a bucket GCP's rulebook rejects, before any call.
@@ -32,7 +32,7 @@ func validBucket(req providers.ApplyRequest) error {
 func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
 	if req.Op != providers.OpDelete {
 		if err := validBucket(req); err != nil {
-			return nil, err
+			return nil, providers.Refused(err)
 		}
 	}
 	client, err := p.storageClient(ctx)
@@ -68,8 +68,8 @@ func (p *Provider) createBucket(ctx context.Context, client *storage.Client, req
 		if getErr == nil && ownsBucket(req, name, cur.Labels) {
 			return p.updateBucket(ctx, client, req, name)
 		}
-		return nil, fmt.Errorf("%s: creating bucket %s (project %s): the name is taken by a bucket skyplan workspace %q does not own (bucket names are global across all projects); choose another name",
-			req.Address, name, p.project, req.Workspace)
+		return nil, providers.Refused(fmt.Errorf("%s: creating bucket %s (project %s): the name is taken by a bucket this state of skyplan workspace %q does not own (bucket names are global across all projects); choose another name, or import it (skyplan import %s %s)",
+			req.Address, name, p.project, req.Workspace, req.Address, name))
 	}
 	if err != nil {
 		return nil, p.apiError(req.Address, fmt.Sprintf("creating bucket %s in %s", name, location), "storage", err)

@@ -176,11 +176,14 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	}
 	s, err := parseGCESpec(req)
 	if err != nil {
-		return nil, err
+		return nil, providers.Refused(err)
 	}
 	svc, err := p.computeClient(ctx)
 	if err != nil {
 		return nil, p.apiError(req.Address, "Compute Engine client", "compute", err)
+	}
+	if err := p.adoptImported(ctx, svc, s); err != nil {
+		return nil, err
 	}
 	existing, err := p.ownedZoneInstances(ctx, svc, s.zone, req)
 	if err != nil {

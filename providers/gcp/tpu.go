@@ -98,11 +98,14 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 	}
 	s, err := parseTPUSpec(req)
 	if err != nil {
-		return nil, err
+		return nil, providers.Refused(err)
 	}
 	svc, err := p.tpuClient(ctx)
 	if err != nil {
 		return nil, p.apiError(req.Address, "Cloud TPU client", "tpu", err)
+	}
+	if err := p.adoptImportedTPU(ctx, svc, s); err != nil {
+		return nil, err
 	}
 	existing, _, err := p.listNodes(ctx, svc, s.zone)
 	if err != nil {
