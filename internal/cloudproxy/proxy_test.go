@@ -398,7 +398,9 @@ func TestCapacityRulesRefuseChosenZoneOnly(t *testing.T) {
 		"Our system will be working on provisioning additional capacity. You can currently get p4d.24xlarge capacity by not " +
 		"specifying an Availability Zone in your request or choosing " + strings.Join(others, ", ") + "."
 	placement := func(zone string) func(*ec2.RunInstancesInput) {
-		return func(in *ec2.RunInstancesInput) { in.Placement = &ec2types.Placement{AvailabilityZone: awssdk.String(zone)} }
+		return func(in *ec2.RunInstancesInput) {
+			in.Placement = &ec2types.Placement{AvailabilityZone: awssdk.String(zone)}
+		}
 	}
 	inSubnet := func(id string) func(*ec2.RunInstancesInput) {
 		return func(in *ec2.RunInstancesInput) {
