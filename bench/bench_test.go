@@ -62,28 +62,44 @@ func startTestHarness(t *testing.T) *harness {
 	return h
 }
 
+// TestCallCounts runs the cases on moto and, where the EC2 fake serves
+// them, on the fake too: both must see the same calls, which is what makes
+// the fake's numbers in docs/PERFORMANCE.md comparable to moto's.
 func TestCallCounts(t *testing.T) {
 	h := startTestHarness(t)
 	ctx := context.Background()
-	got := map[string]map[string]int{}
-	for _, measure := range []func() (row, error){
-		func() (row, error) { return h.validate(ctx, 20) },
-		func() (row, error) { return h.planNothingObserved(ctx, 20) },
-		func() (row, error) { return h.planExisting(ctx, 20, 0) },
-		func() (row, error) { return h.planExisting(ctx, 150, 0) },
-		func() (row, error) { return h.applyCreates(ctx, 5, 1, 0) },
-	} {
-		r, err := measure()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Note != "" {
-			t.Errorf("%s: %s", r.label(), r.Note)
-		}
-		got[r.label()] = r.Calls
+	cases := []struct {
+		measure func(on emulatorKind) (row, error)
+		onFake  bool
+	}{
+		{func(emulatorKind) (row, error) { return h.validate(ctx, 20) }, false},
+		{func(emulatorKind) (row, error) { return h.planNothingObserved(ctx, 20) }, false},
+		{func(on emulatorKind) (row, error) { return h.planExisting(ctx, on, 20, 0) }, true},
+		{func(on emulatorKind) (row, error) { return h.planExisting(ctx, on, 150, 0) }, true},
+		{func(on emulatorKind) (row, error) { return h.applyCreates(ctx, on, 5, 1, 0) }, true},
 	}
-	if diff := cmp.Diff(expectedCallsToday, got); diff != "" {
-		t.Errorf("skyplan's API calls changed (-expectedCallsToday +got):\n%s", diff)
+	for _, on := range []emulatorKind{onMoto, onFake} {
+		want, got := map[string]map[string]int{}, map[string]map[string]int{}
+		for _, c := range cases {
+			if on == onFake && !c.onFake {
+				continue
+			}
+			r, err := c.measure(on)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Note != "" {
+				t.Errorf("%s: %s", r.label(), r.Note)
+			}
+			got[r.key()], want[r.key()] = r.Calls, expectedCallsToday[r.key()]
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: skyplan's API calls changed (-expectedCallsToday +got):\n%s", on, diff)
+		}
+	}
+	// Every expectation was measured.
+	if len(expectedCallsToday) != len(cases) {
+		t.Errorf("expectedCallsToday has %d cases, the test runs %d", len(expectedCallsToday), len(cases))
 	}
 }
 
@@ -98,7 +114,7 @@ func TestQuickRun(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "PERFORMANCE.md")
 	o := options{root: "..", out: out, latency: 10 * time.Millisecond,
-		sizes: []int{20}, existing: []int{20}, applyN: 4, parallelism: []int{2}}
+		sizes: []int{20}, existing: []int{20}, existingFake: []int{20}, applyN: 4, parallelism: []int{2}, applyOn: []emulatorKind{onFake}}
 	if err := runBench(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +125,9 @@ func TestQuickRun(t *testing.T) {
 	doc := string(b)
 	for _, want := range []string{
 		"## Targets", "| P1 | EC2 calls for plan over 1,000 existing instances ≤ 3 | not measured in this run |",
-		"| validate | P4 | 20 |", "| plan, all exist | P1, P2 | 20 |", "| apply, all created | P3 | 4 | 2 | 10 ms |",
-		"- plan, all exist, 20: ec2:DescribeAvailabilityZones 1, ec2:DescribeInstances 1",
+		"| validate | P4 | - | 20 |", "| plan, all exist | P1, P2 | moto | 20 |", "| plan, all exist | - | EC2 fake | 20 |",
+		"| apply, all created | P3 | EC2 fake | 4 | 2 | 10 ms |",
+		"- plan, all exist, 20, moto: ec2:DescribeAvailabilityZones 1, ec2:DescribeInstances 1",
 		"## How it is measured",
 	} {
 		if !strings.Contains(doc, want) {

@@ -24,56 +24,87 @@ import (
 	"github.com/skyplan/skyplan/providers"
 )
 
-// harness runs the skyplan binary against moto_server through the
-// counting proxy.
+// emulatorKind is the EC2 a scenario runs against.
+type emulatorKind string
+
+const (
+	// onMoto is moto_server, the reference emulator.
+	onMoto emulatorKind = "moto"
+	// onFake is ec2Fake, for call rates moto cannot serve.
+	onFake emulatorKind = "EC2 fake"
+)
+
+// harness runs the skyplan binary against an emulator through a counting
+// proxy: moto_server, or the benchmark's EC2 fake.
 type harness struct {
 	skyplan string // binary
 	work    string // scratch directory: specs, HOME
 	moto    *emulator.Moto
-	proxy   *cloudproxy.Proxy
-	// replayed counts calls the proxy answered from its read cache.
+	fake    *ec2Fake
+	proxies map[emulatorKind]*cloudproxy.Proxy
+	// on is the emulator in use, proxy its proxy.
+	on    emulatorKind
+	proxy *cloudproxy.Proxy
+	// replayed counts calls the proxies answered from their read caches.
 	replayed atomic.Int64
 	// direct is an EC2 client straight to moto: setup calls are not counted.
 	direct *ec2.Client
 	image  string
 }
 
-// startHarness starts moto_server and the proxy in front of it.
+// startHarness starts moto_server, the EC2 fake and a proxy in front of each.
 func startHarness(skyplanBin, work string) (*harness, error) {
-	m, err := emulator.StartMoto()
-	if err != nil {
+	h := &harness{skyplan: skyplanBin, work: work, proxies: map[emulatorKind]*cloudproxy.Proxy{}}
+	var err error
+	if h.moto, err = emulator.StartMoto(); err != nil {
 		return nil, err
 	}
-	p, err := cloudproxy.Start(m.Endpoint)
-	if err != nil {
-		m.Stop()
+	if h.fake, err = startEC2Fake(); err != nil {
+		h.close()
 		return nil, err
 	}
-	h := &harness{skyplan: skyplanBin, work: work, moto: m, proxy: p}
-	p.OnCall(func(c cloudproxy.Call) {
-		if c.Injected == "replayed" {
-			h.replayed.Add(1)
+	for kind, target := range map[emulatorKind]string{onMoto: h.moto.Endpoint, onFake: h.fake.URL} {
+		p, err := cloudproxy.Start(target)
+		if err != nil {
+			h.close()
+			return nil, err
 		}
-	})
+		p.OnCall(func(c cloudproxy.Call) {
+			if c.Injected == "replayed" {
+				h.replayed.Add(1)
+			}
+		})
+		h.proxies[kind] = p
+	}
 	h.direct = ec2.NewFromConfig(awssdk.Config{
 		Region:       benchRegion,
-		BaseEndpoint: awssdk.String(m.Endpoint),
+		BaseEndpoint: awssdk.String(h.moto.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 	})
 	return h, nil
 }
 
 func (h *harness) close() {
-	h.proxy.Close()
+	for _, p := range h.proxies {
+		p.Close()
+	}
+	if h.fake != nil {
+		h.fake.close()
+	}
 	h.moto.Stop()
 }
 
-// reset empties moto and puts the proxy back to counting only.
-func (h *harness) reset(ctx context.Context) error {
+// use empties the emulator and selects it, its proxy counting only.
+func (h *harness) use(ctx context.Context, on emulatorKind) error {
+	h.on, h.proxy = on, h.proxies[on]
 	h.proxy.SetLatency(0)
 	h.proxy.SetReplayReads(false)
 	h.proxy.ClearFaults()
 	h.proxy.ResetCounts()
+	if on == onFake {
+		h.fake.reset()
+		return nil
+	}
 	h.image = ""
 	if err := h.moto.Reset(ctx); err != nil {
 		return err
@@ -144,10 +175,24 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-// precreate launches n one-node clusters as skyplan would have: one
-// RunInstances per node, carrying the ownership tags skyplan observes
-// (providers/aws: managed, workspace, address, node index, Name).
+// ownershipTags are the tags of node 0 of the i-th cluster, as skyplan
+// sets them (providers/aws: managed, workspace, address, node index, Name).
+func ownershipTags(i int) map[string]string {
+	tags := providers.OwnershipTags(benchWorkspace, "cluster."+clusterName(i))
+	tags["skyplan-node-index"] = "0"
+	tags["Name"] = clusterName(i) + "-0"
+	return tags
+}
+
+// precreate launches n one-node clusters as skyplan would have: in moto,
+// one RunInstances per node (one reservation each).
 func (h *harness) precreate(ctx context.Context, n int) error {
+	if h.on == onFake {
+		for i := range n {
+			h.fake.add(benchInstanceType, benchRegion+"a", ownershipTags(i))
+		}
+		return nil
+	}
 	if h.image == "" {
 		out, err := h.direct.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}})
 		if err != nil || len(out.Images) == 0 {
@@ -159,11 +204,8 @@ func (h *harness) precreate(ctx context.Context, n int) error {
 	g.SetLimit(8)
 	for i := range n {
 		g.Go(func() error {
-			tags := providers.OwnershipTags(benchWorkspace, "cluster."+clusterName(i))
-			tags["skyplan-node-index"] = "0"
-			tags["Name"] = clusterName(i) + "-0"
 			var ec2Tags []ec2types.Tag
-			for k, v := range tags {
+			for k, v := range ownershipTags(i) {
 				ec2Tags = append(ec2Tags, ec2types.Tag{Key: awssdk.String(k), Value: awssdk.String(v)})
 			}
 			_, err := h.direct.RunInstances(gctx, &ec2.RunInstancesInput{

@@ -26,15 +26,17 @@ type options struct {
 	skyplan     string
 	out         string
 	latency     time.Duration
-	sizes       []int // validate and plan of n creates
-	existing    []int // plan over n existing clusters
-	applyN      int
-	parallelism []int
+	sizes        []int // validate and plan of n creates
+	existing     []int // plan over n existing clusters, on moto
+	existingFake []int // the same on the EC2 fake
+	applyN       int
+	parallelism  []int
+	applyOn      []emulatorKind
 }
 
 func main() {
 	var o options
-	var sizes, existing, parallelism, gen string
+	var sizes, existing, existingFake, parallelism, applyOn, gen string
 	var quick bool
 	var genN int
 	flag.BoolVar(&quick, "quick", false, "smoke run: 20 resources, apply of 10")
@@ -43,9 +45,11 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "write the results as markdown to this file (docs/PERFORMANCE.md)")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "latency added to every call in the plan-over-existing and apply runs")
 	flag.StringVar(&sizes, "sizes", "100,1000,10000", "resource counts for validate and plan of creates")
-	flag.StringVar(&existing, "existing", "100,1000", "resource counts for plan over existing clusters")
+	flag.StringVar(&existing, "existing", "100,1000", "resource counts for plan over existing clusters, on moto")
+	flag.StringVar(&existingFake, "existing-fake", "1000,10000", "the same on the EC2 fake (\"\" to skip)")
 	flag.IntVar(&o.applyN, "apply", 200, "clusters the apply creates (0: skip)")
 	flag.StringVar(&parallelism, "parallelism", "10,50", "apply parallelisms")
+	flag.StringVar(&applyOn, "apply-on", "fake,moto", "emulators the apply runs on: fake, moto or both")
 	flag.StringVar(&gen, "gen", "", "only write a spec of -n clusters into this directory")
 	flag.IntVar(&genN, "n", 100, "clusters for -gen")
 	flag.Parse()
@@ -56,15 +60,25 @@ func main() {
 		return
 	}
 	if quick {
-		sizes, existing, parallelism, o.applyN = "20", "20", "2,5", 10
+		sizes, existing, existingFake, parallelism, applyOn, o.applyN = "20", "20", "20", "2,5", "fake", 10
 	}
 	var err error
 	for _, l := range []struct {
 		s   string
 		dst *[]int
-	}{{sizes, &o.sizes}, {existing, &o.existing}, {parallelism, &o.parallelism}} {
+	}{{sizes, &o.sizes}, {existing, &o.existing}, {existingFake, &o.existingFake}, {parallelism, &o.parallelism}} {
 		if *l.dst, err = parseInts(l.s); err != nil {
 			log.Fatal(err)
+		}
+	}
+	for _, on := range strings.Split(applyOn, ",") {
+		switch strings.TrimSpace(on) {
+		case "fake":
+			o.applyOn = append(o.applyOn, onFake)
+		case "moto":
+			o.applyOn = append(o.applyOn, onMoto)
+		default:
+			log.Fatalf("bench: -apply-on %q: want fake, moto or fake,moto", applyOn)
 		}
 	}
 	if err := runBench(context.Background(), o); err != nil {
@@ -118,14 +132,24 @@ func runBench(ctx context.Context, o options) error {
 			step{fmt.Sprintf("validate, %d", n), func() (row, error) { return h.validate(ctx, n) }},
 			step{fmt.Sprintf("plan, nothing exists, %d", n), func() (row, error) { return h.planNothingObserved(ctx, n) }})
 	}
-	for _, n := range o.existing {
-		steps = append(steps, step{fmt.Sprintf("plan, all exist, %d", n), func() (row, error) { return h.planExisting(ctx, n, o.latency) }})
-	}
-	if o.applyN > 0 {
-		for _, p := range o.parallelism {
-			steps = append(steps, step{fmt.Sprintf("apply, all created, %d, P=%d", o.applyN, p), func() (row, error) {
-				return h.applyCreates(ctx, o.applyN, p, o.latency)
+	for _, on := range []emulatorKind{onMoto, onFake} {
+		sizes := o.existing
+		if on == onFake {
+			sizes = o.existingFake
+		}
+		for _, n := range sizes {
+			steps = append(steps, step{fmt.Sprintf("plan, all exist, %d, %s", n, on), func() (row, error) {
+				return h.planExisting(ctx, on, n, o.latency)
 			}})
+		}
+	}
+	for _, on := range o.applyOn {
+		for _, p := range o.parallelism {
+			if o.applyN > 0 {
+				steps = append(steps, step{fmt.Sprintf("apply, all created, %d, P=%d, %s", o.applyN, p, on), func() (row, error) {
+					return h.applyCreates(ctx, on, o.applyN, p, o.latency)
+				}})
+			}
 		}
 	}
 	var rows []row

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	compute "google.golang.org/api/compute/v1"
@@ -101,5 +102,28 @@ func TestCountsGoogleCalls(t *testing.T) {
 	want := map[string]int{"compute:instances.insert": 1, "compute:instances.aggregatedList": 1, "compute:instances.get": 2}
 	if diff := cmp.Diff(want, p.Counts()); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
+
+func TestUpstreamTime(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(60 * time.Millisecond)
+	}))
+	defer slow.Close()
+	p := ForTest(t, slow.URL)
+	for range 2 {
+		resp, err := http.Get(p.URL + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	// Lower bounds only: each request sleeps 60ms at the upstream.
+	snap := p.Snapshot()
+	if snap.Upstream < 120*time.Millisecond || snap.UpstreamBusy < 120*time.Millisecond {
+		t.Errorf("upstream %s, busy %s; want both at least 120ms", snap.Upstream, snap.UpstreamBusy)
+	}
+	if snap.Calls["http:GET /x"] != 2 {
+		t.Errorf("counts %v", snap.Calls)
 	}
 }

@@ -47,7 +47,12 @@ type Proxy struct {
 	mutSeq   int64
 	counts   map[string]int
 	mutating int
+	retries  int
 	upstream time.Duration
+	// busy is the wall time with at least one request at the upstream.
+	busy      time.Duration
+	busySince time.Time
+	inflight  int
 	replay   bool
 	cache    map[string]*recorded
 	// cacheGen changes around every forwarded mutation, so a read that
@@ -159,16 +164,25 @@ type Snapshot struct {
 	Calls    map[string]int
 	Total    int
 	Mutating int
+	// Retries counts calls an AWS SDK marked as a retry (attempt > 1).
+	Retries int
 	// Upstream is the time spent waiting on the upstream, summed over calls
 	// (not counting the injected latency).
 	Upstream time.Duration
+	// UpstreamBusy is the wall time during which the upstream had at least
+	// one request in hand: near the client's wall time, the upstream, not
+	// the client, set the pace.
+	UpstreamBusy time.Duration
 }
 
 // Snapshot returns the counts so far.
 func (p *Proxy) Snapshot() Snapshot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Snapshot{Calls: make(map[string]int, len(p.counts)), Mutating: p.mutating, Upstream: p.upstream}
+	s := Snapshot{Calls: make(map[string]int, len(p.counts)), Mutating: p.mutating, Retries: p.retries, Upstream: p.upstream, UpstreamBusy: p.busy}
+	if p.inflight > 0 {
+		s.UpstreamBusy += time.Since(p.busySince)
+	}
 	for k, v := range p.counts {
 		s.Calls[k] = v
 		s.Total += v
@@ -184,8 +198,9 @@ func (p *Proxy) ResetCounts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts = map[string]int{}
-	p.mutating = 0
-	p.upstream = 0
+	p.mutating, p.retries = 0, 0
+	p.upstream, p.busy = 0, 0
+	p.busySince = time.Now()
 }
 
 // recorded is an upstream answer kept for replay.
@@ -207,7 +222,15 @@ type decision struct {
 	hooks    []func(Call)
 }
 
+// minAnswer is the least time the proxy takes to answer a request itself
+// (injected errors, replays). aws-sdk-go-v2 can lose the connection when an
+// answer arrives before it has finished writing the request, and retries
+// (aws/aws-sdk-go-v2#2737): an instant answer would add calls no real
+// cloud causes. A millisecond avoids it here; two leave a margin.
+const minAnswer = 2 * time.Millisecond
+
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, "cloudproxy: reading the request: "+err.Error(), http.StatusBadRequest)
@@ -220,6 +243,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if err := sleep(r.Context(), d.latency); err != nil {
 		return // the client gave up
+	}
+	answersItself := d.refusal != nil || (d.fault != nil && d.fault.Error != nil) || (d.replay && p.lookup(d.cacheKey) != nil)
+	if answersItself {
+		if err := sleep(r.Context(), minAnswer-time.Since(arrived)); err != nil {
+			return
+		}
 	}
 	switch {
 	case d.refusal != nil:
@@ -241,10 +270,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.bumpCacheGen()
 		defer p.bumpCacheGen()
 	}
+	p.upstreamStarts()
 	rec, took, err := p.forward(r, body)
-	p.mu.Lock()
-	p.upstream += took
-	p.mu.Unlock()
+	p.upstreamEnds(took)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return
@@ -268,6 +296,25 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeRecorded(w, r, rec)
 }
 
+func (p *Proxy) upstreamStarts() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inflight == 0 {
+		p.busySince = time.Now()
+	}
+	p.inflight++
+}
+
+func (p *Proxy) upstreamEnds(took time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.upstream += took
+	p.inflight--
+	if p.inflight == 0 {
+		p.busy += time.Since(p.busySince)
+	}
+}
+
 // decide counts the request and fixes its fate under one lock, so the
 // seeded generator is drawn in arrival order.
 func (p *Proxy) decide(op Op, r *http.Request, body []byte, refusal *APIError) decision {
@@ -276,6 +323,9 @@ func (p *Proxy) decide(op Op, r *http.Request, body []byte, refusal *APIError) d
 	p.seq++
 	d := decision{call: Call{Seq: p.seq, Op: op, Attempt: sdkAttempt(r.Header)}, latency: p.latency, refusal: refusal}
 	p.counts[op.String()]++
+	if d.call.Attempt > 1 {
+		p.retries++
+	}
 	if op.Mutating {
 		p.mutSeq++
 		p.mutating++
