@@ -199,15 +199,22 @@ func filters(q url.Values) map[string][]string {
 	return out
 }
 
-// globMatch matches EC2 filter wildcards: * any run of characters, ? one.
-func globMatch(pattern, s string) bool {
-	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
-	ok, _ := regexp.MatchString(re, s)
-	return ok
-}
-
-func anyMatch(patterns []string, s string) bool {
-	return slices.ContainsFunc(patterns, func(p string) bool { return globMatch(p, s) })
+// matcher matches any of a filter's values, with EC2's wildcards (* any
+// run of characters, ? one), compiled once per request: the fake must stay
+// fast next to the latency the benchmark adds.
+func matcher(patterns []string) func(string) bool {
+	exact := map[string]bool{}
+	var globs []*regexp.Regexp
+	for _, p := range patterns {
+		if !strings.ContainsAny(p, "*?") {
+			exact[p] = true
+			continue
+		}
+		globs = append(globs, regexp.MustCompile("^"+strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(p))+"$"))
+	}
+	return func(s string) bool {
+		return exact[s] || slices.ContainsFunc(globs, func(re *regexp.Regexp) bool { return re.MatchString(s) })
+	}
 }
 
 func (f *ec2Fake) describeImages(w http.ResponseWriter, q url.Values) {
@@ -226,7 +233,7 @@ func (f *ec2Fake) describeImages(w http.ResponseWriter, q url.Values) {
 			f.fail(w, http.StatusBadRequest, "UnsupportedOperation", "the benchmark's EC2 fake does not filter images by "+name)
 			return
 		}
-		match = match && anyMatch(values, v)
+		match = match && matcher(values)(v)
 	}
 	type xmlImage struct {
 		ID      string `xml:"imageId"`
@@ -251,12 +258,13 @@ func (f *ec2Fake) describeImages(w http.ResponseWriter, q url.Values) {
 
 func (f *ec2Fake) describeInstances(w http.ResponseWriter, q url.Values) {
 	ids := indexed(q, "InstanceId")
-	flt := filters(q)
-	for name := range flt {
+	flt := map[string]func(string) bool{}
+	for name, values := range filters(q) {
 		if name != "instance-id" && name != "instance-state-name" && !strings.HasPrefix(name, "tag:") {
 			f.fail(w, http.StatusBadRequest, "UnsupportedOperation", "the benchmark's EC2 fake does not filter instances by "+name)
 			return
 		}
+		flt[name] = matcher(values)
 	}
 	pageSize := 100
 	if v := q.Get("MaxResults"); v != "" {
@@ -301,8 +309,8 @@ func (f *ec2Fake) describeInstances(w http.ResponseWriter, q url.Values) {
 	f.answer(w, out)
 }
 
-func (inst *fakeInstance) matches(flt map[string][]string) bool {
-	for name, values := range flt {
+func (inst *fakeInstance) matches(flt map[string]func(string) bool) bool {
+	for name, match := range flt {
 		var v string
 		switch {
 		case name == "instance-id":
@@ -316,7 +324,7 @@ func (inst *fakeInstance) matches(flt map[string][]string) bool {
 			}
 			v = tv
 		}
-		if !anyMatch(values, v) {
+		if !match(v) {
 			return false
 		}
 	}

@@ -22,10 +22,10 @@ import (
 )
 
 type options struct {
-	root        string
-	skyplan     string
-	out         string
-	latency     time.Duration
+	root         string
+	skyplan      string
+	out          string
+	latency      time.Duration
 	sizes        []int // validate and plan of n creates
 	existing     []int // plan over n existing clusters, on moto
 	existingFake []int // the same on the EC2 fake

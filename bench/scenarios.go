@@ -24,7 +24,7 @@ type row struct {
 	// EmulatorBusy is the wall time the emulator had a call in hand;
 	// EmulatorPerCall its mean answer time over the calls that reached it.
 	EmulatorBusy, EmulatorPerCall time.Duration
-	Replayed int64
+	Replayed                      int64
 	// Ideal is set for applies: see idealApply.
 	Ideal time.Duration
 	Note  string

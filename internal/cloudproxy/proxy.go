@@ -53,8 +53,8 @@ type Proxy struct {
 	busy      time.Duration
 	busySince time.Time
 	inflight  int
-	replay   bool
-	cache    map[string]*recorded
+	replay    bool
+	cache     map[string]*recorded
 	// cacheGen changes around every forwarded mutation, so a read that
 	// raced with one is not cached.
 	cacheGen uint64
@@ -244,8 +244,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := sleep(r.Context(), d.latency); err != nil {
 		return // the client gave up
 	}
-	answersItself := d.refusal != nil || (d.fault != nil && d.fault.Error != nil) || (d.replay && p.lookup(d.cacheKey) != nil)
-	if answersItself {
+	var replayed *recorded
+	if d.replay {
+		replayed = p.lookup(d.cacheKey)
+	}
+	if d.refusal != nil || (d.fault != nil && d.fault.Error != nil) || replayed != nil {
 		if err := sleep(r.Context(), minAnswer-time.Since(arrived)); err != nil {
 			return
 		}
@@ -257,14 +260,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.fault != nil && d.fault.Error != nil:
 		p.answerError(w, d, *d.fault.Error)
 		return
-	}
-	if d.replay {
-		if rec := p.lookup(d.cacheKey); rec != nil {
-			d.call.Status, d.call.Injected = rec.status, "replayed"
-			p.runHooks(d)
-			writeRecorded(w, r, rec)
-			return
-		}
+	case replayed != nil:
+		d.call.Status, d.call.Injected = replayed.status, "replayed"
+		p.runHooks(d)
+		writeRecorded(w, r, replayed)
+		return
 	}
 	if op.Mutating {
 		p.bumpCacheGen()
