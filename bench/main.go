@@ -102,6 +102,7 @@ func parseInts(s string) ([]int, error) {
 }
 
 func runBench(ctx context.Context, o options) error {
+	loadAtStart := loadAverage()
 	work, err := os.MkdirTemp("", "skyplan-bench-")
 	if err != nil {
 		return err
@@ -168,7 +169,7 @@ func runBench(ctx context.Context, o options) error {
 	writeTable(os.Stdout, rows)
 	if o.out != "" {
 		var b bytes.Buffer
-		writeMarkdown(&b, describeMachine(o.root), rows, "go run ./bench "+strings.Join(os.Args[1:], " "))
+		writeMarkdown(&b, describeMachine(o.root, loadAtStart), rows, "go run ./bench "+strings.Join(os.Args[1:], " "))
 		if err := os.WriteFile(o.out, b.Bytes(), 0o644); err != nil {
 			return err
 		}

@@ -23,10 +23,23 @@ type machine struct {
 	Moto      string
 	Commit    string
 	Date      string
+	// Load is /proc/loadavg's 1-minute load when the run started and ended:
+	// above the CPU count, other work competed for the CPUs.
+	Load string
 }
 
-func describeMachine(root string) machine {
-	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02 15:04 MST")}
+// loadAverage is the 1-minute load average, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func describeMachine(root, loadAtStart string) machine {
+	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		Load: loadAtStart + " at the start, " + loadAverage() + " at the end"}
 	m.CPUModel = procField("/proc/cpuinfo", "model name")
 	if kb := procField("/proc/meminfo", "MemTotal"); kb != "" {
 		var n int64
@@ -223,13 +236,14 @@ Measured by `+"`make bench`"+` (%s): the real `+"`bin/skyplan`"+` run as a subpr
 moto_server, through `+"`internal/cloudproxy`"+`, which counts every API call by operation and adds a
 fixed latency to each. Regenerate this file with `+"`make bench`"+`; do not edit the numbers by hand.
 
-Machine: %d CPUs (%s), %s memory, %s, moto %s, commit %s, %s.
+Machine: %d CPUs (%s), %s memory, %s, moto %s, commit %s, %s; load average %s.
+Wall times vary with the machine's other work; call counts do not.
 
 ## Targets (issue "Performance")
 
 | target | goal | measured | status |
 |---|---|---|---|
-`, "`"+command+"`", m.CPUs, m.CPUModel, m.Memory, m.GoVersion, m.Moto, m.Commit, m.Date)
+`, "`"+command+"`", m.CPUs, m.CPUModel, m.Memory, m.GoVersion, m.Moto, m.Commit, m.Date, m.Load)
 	for _, v := range verdicts(rows) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", v.Target, v.Goal, v.Measured, v.Status)
 	}

@@ -67,31 +67,31 @@ func (h *harness) measure(ctx context.Context, r *row, dir string, codes []int, 
 	return res, nil
 }
 
+// fresh empties the emulator and writes a spec of n clusters.
+func (h *harness) fresh(ctx context.Context, on emulatorKind, name string, n int) (dir string, err error) {
+	if err := h.use(ctx, on); err != nil {
+		return "", err
+	}
+	return h.specDir(name, n)
+}
+
 // validate: spec loading and static lint only; no cloud call is expected.
 func (h *harness) validate(ctx context.Context, n int) (row, error) {
 	r := row{Scenario: "validate", Target: "P4", Resources: n}
-	if err := h.use(ctx, onMoto); err != nil {
-		return r, err
+	dir, err := h.fresh(ctx, onMoto, "validate", n)
+	if err == nil {
+		_, err = h.measure(ctx, &r, dir, []int{0}, "validate")
 	}
-	dir, err := h.specDir("validate", n)
-	if err != nil {
-		return r, err
-	}
-	_, err = h.measure(ctx, &r, dir, []int{0}, "validate")
 	return r, err
 }
 
 // planNothingObserved: plan of n creates against an empty moto, no latency.
 func (h *harness) planNothingObserved(ctx context.Context, n int) (row, error) {
 	r := row{Scenario: "plan, nothing exists", Target: "P4", Resources: n}
-	if err := h.use(ctx, onMoto); err != nil {
-		return r, err
+	dir, err := h.fresh(ctx, onMoto, "plan-empty", n)
+	if err == nil {
+		_, err = h.measure(ctx, &r, dir, []int{2}, "plan", "-detailed-exitcode")
 	}
-	dir, err := h.specDir("plan-empty", n)
-	if err != nil {
-		return r, err
-	}
-	_, err = h.measure(ctx, &r, dir, []int{2}, "plan", "-detailed-exitcode")
 	return r, err
 }
 
@@ -105,14 +105,11 @@ func (h *harness) planExisting(ctx context.Context, on emulatorKind, n int, late
 	if on == onMoto {
 		r.Target = "P1, P2"
 	}
-	if err := h.use(ctx, on); err != nil {
+	dir, err := h.fresh(ctx, on, "plan-existing", n)
+	if err != nil {
 		return r, err
 	}
 	if err := h.precreate(ctx, n); err != nil {
-		return r, err
-	}
-	dir, err := h.specDir("plan-existing", n)
-	if err != nil {
 		return r, err
 	}
 	if on == onMoto {
@@ -140,10 +137,7 @@ func (h *harness) applyCreates(ctx context.Context, on emulatorKind, n, parallel
 	if on == onFake {
 		r.Target = "P3"
 	}
-	if err := h.use(ctx, on); err != nil {
-		return r, err
-	}
-	dir, err := h.specDir("apply-p"+strconv.Itoa(parallelism), n)
+	dir, err := h.fresh(ctx, on, "apply-p"+strconv.Itoa(parallelism), n)
 	if err != nil {
 		return r, err
 	}

@@ -5,10 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"cloud.google.com/go/storage"
 	"github.com/google/go-cmp/cmp"
 	compute "google.golang.org/api/compute/v1"
-	"google.golang.org/api/option"
 	tpu "google.golang.org/api/tpu/v2"
 )
 
@@ -156,22 +154,12 @@ func TestCapacityFaultsPerZone(t *testing.T) {
 }
 
 func TestGCSDroppedAnswer(t *testing.T) {
-	g, err := StartGCS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	t.Setenv("STORAGE_EMULATOR_HOST", g.Host())
+	g, client := startGCS(t)
 	ctx := context.Background()
-	client, err := storage.NewClient(ctx, option.WithoutAuthentication())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
 	g.Inject("POST", "/storage/v1/b", Fault{Drop: true, Times: 1})
 	// The client retries the insert after the reset, and the retry finds
 	// the bucket the first one created.
-	err = client.Bucket("dropped").Create(ctx, project, nil)
+	err := client.Bucket("dropped").Create(ctx, project, nil)
 	if httpCodeOf(err) != 409 {
 		t.Fatalf("create with a dropped answer: %v, want the retry's 409", err)
 	}
