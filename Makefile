@@ -55,8 +55,13 @@ lint:
 demo: deps build
 	./internal/demo/run.sh
 
-bench:
+# bench: the Go micro-benchmarks, then the harness in bench/: bin/skyplan
+# against moto_server through a call-counting, latency-adding proxy; it
+# prints a table and rewrites docs/PERFORMANCE.md. `go run ./bench -quick`
+# is a smoke run.
+bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./planner/... ./providers/...
+	$(GO) run ./bench -skyplan $(BIN) -out docs/PERFORMANCE.md
 
 fuzz:
 	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime 60s

@@ -3,6 +3,8 @@ package gcpfake
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -26,6 +28,15 @@ type Fault struct {
 	OperationError string
 	// Times limits the fault to the first n matching requests (0: all).
 	Times int
+	// Fraction, between 0 and 1, gives each matching request that chance
+	// of the fault, drawn from the seeded generator (SetSeed) in arrival
+	// order; 0 means every matching request.
+	Fraction float64
+	// Drop serves the request (creating its operation, with
+	// OperationError if set) and then resets the connection instead of
+	// answering, as when a response is lost on the way back. Status must
+	// be 0.
+	Drop bool
 }
 
 // Forbidden is a 403 permission error.
@@ -67,6 +78,45 @@ func ZoneExhausted() Fault {
 func TPUQuotaExceeded() Fault {
 	return Fault{OperationError: "RESOURCE_EXHAUSTED",
 		Message: "There is no more capacity in the zone \"{zone}\"; you can try in another zone where Cloud TPU Nodes are offered (see https://cloud.google.com/tpu/docs/regions) [EID: 0x1]"}
+}
+
+// BackendError is a 500, which the Google APIs answer when a backend fails.
+func BackendError() Fault {
+	return Fault{Status: http.StatusInternalServerError, Reason: "backendError", Message: "Internal error. Please try again."}
+}
+
+// Unavailable is a 503.
+func Unavailable() Fault {
+	return Fault{Status: http.StatusServiceUnavailable, Reason: "backendError", Message: "The service is currently unavailable."}
+}
+
+// Capacity paths: compute instance inserts and TPU node creates in one zone.
+func insertPattern(zone string) string     { return "/compute/v1/projects/*/zones/" + zone + "/instances" }
+func createNodePattern(zone string) string { return "/v2/projects/*/locations/" + zone + "/nodes" }
+
+// ExhaustZone makes instance inserts and TPU node creates in zone fail as
+// when the zone is out of capacity: the compute operation ends with
+// ZONE_RESOURCE_POOL_EXHAUSTED, the TPU operation with RESOURCE_EXHAUSTED.
+// Other zones are unaffected.
+func (s *Server) ExhaustZone(zone string) {
+	s.Inject(http.MethodPost, insertPattern(zone), ZoneExhausted())
+	s.Inject(http.MethodPost, createNodePattern(zone), TPUQuotaExceeded())
+}
+
+// ExceedQuota makes instance inserts and TPU node creates in zone fail on
+// a quota: QUOTA_EXCEEDED naming metric (compute), RESOURCE_EXHAUSTED (TPU).
+func (s *Server) ExceedQuota(zone, metric string) {
+	s.Inject(http.MethodPost, insertPattern(zone), QuotaExceeded(metric))
+	s.Inject(http.MethodPost, createNodePattern(zone), Fault{OperationError: "RESOURCE_EXHAUSTED",
+		Message: fmt.Sprintf("Quota limit '%s' has been exceeded. Limit: 0 in zone {zone}.", metric)})
+}
+
+// SetSeed reseeds the generator that decides which requests a Fault with a
+// Fraction hits: the same seed and request order give the same faults.
+func (s *Server) SetSeed(seed uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rng = rand.New(rand.NewPCG(seed, 0))
 }
 
 // Hook runs before matching requests are served, outside the fake's lock
@@ -152,10 +202,10 @@ func (s *Server) ClearFaults() {
 
 // takeFault returns the newest live fault matching the request and counts it.
 func (s *Server) takeFault(method, p string) *injected {
-	return takeFault(s.faults, method, p)
+	return takeFault(s.faults, method, p, s.rng)
 }
 
-func takeFault(faults []*injected, method, p string) *injected {
+func takeFault(faults []*injected, method, p string, rng *rand.Rand) *injected {
 	for i := len(faults) - 1; i >= 0; i-- {
 		f := faults[i]
 		if f.method != "" && f.method != method {
@@ -165,6 +215,9 @@ func takeFault(faults []*injected, method, p string) *injected {
 			continue
 		}
 		if f.Times > 0 && f.used >= f.Times {
+			continue
+		}
+		if f.Fraction > 0 && f.Fraction < 1 && rng.Float64() >= f.Fraction {
 			continue
 		}
 		f.used++
@@ -197,3 +250,23 @@ func operationFault(r *http.Request) *injected {
 	}
 	return f
 }
+
+// dropAnswer serves the request into nothing, then resets the client's
+// connection (SO_LINGER 0: the client reads "connection reset by peer").
+func dropAnswer(w http.ResponseWriter, r *http.Request, serve http.Handler) {
+	serve.ServeHTTP(discardWriter{header: http.Header{}}, r)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // not HTTP/1: abort the stream instead
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	conn.Close()
+}
+
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}

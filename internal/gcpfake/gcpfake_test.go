@@ -361,19 +361,26 @@ func TestParseFilter(t *testing.T) {
 	}
 }
 
-func TestGCSKeepsBucketMetadata(t *testing.T) {
+// startGCS starts the GCS fake and a storage client pointed at it.
+func startGCS(t *testing.T) (*GCS, *storage.Client) {
+	t.Helper()
 	g, err := StartGCS()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(g.Close)
 	t.Setenv("STORAGE_EMULATOR_HOST", g.Host())
-	ctx := context.Background()
-	client, err := storage.NewClient(ctx)
+	client, err := storage.NewClient(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
+	return g, client
+}
+
+func TestGCSKeepsBucketMetadata(t *testing.T) {
+	g, client := startGCS(t)
+	ctx := context.Background()
 	b := client.Bucket("jobs")
 	if err := b.Create(ctx, project, &storage.BucketAttrs{Location: "us-central1", StorageClass: "NEARLINE", VersioningEnabled: true,
 		Labels: map[string]string{"team": "ml", "skyplan-managed": "true"}}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ type GCS struct {
 	mu       sync.Mutex
 	meta     map[string]*bucketMeta
 	faults   []*injected
+	rng      *rand.Rand
 	requests []Request
 	httpSrv  *http.Server
 }
@@ -59,7 +61,7 @@ func StartGCS() (*GCS, error) {
 		l.Close()
 		return nil, fmt.Errorf("gcpfake: fake-gcs-server: %w", err)
 	}
-	g := &GCS{URL: base, Inner: inner, meta: map[string]*bucketMeta{}}
+	g := &GCS{URL: base, Inner: inner, meta: map[string]*bucketMeta{}, rng: rand.New(rand.NewPCG(1, 0))}
 	g.httpSrv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	go g.httpSrv.Serve(l) //nolint:errcheck // ends with Close
 	return g, nil
@@ -134,12 +136,27 @@ func (g *GCS) PutObject(bucket, name string, content []byte) {
 func (g *GCS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	g.requests = append(g.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()})
-	f := takeFault(g.faults, r.Method, r.URL.Path)
+	f := takeFault(g.faults, r.Method, r.URL.Path, g.rng)
 	g.mu.Unlock()
 	if f != nil && f.Status != 0 {
 		writeError(w, f.Status, f.Reason, f.message(r), f.ErrorInfoReason)
 		return
 	}
+	if f != nil && f.Drop {
+		dropAnswer(w, r, http.HandlerFunc(g.route))
+		return
+	}
+	g.route(w, r)
+}
+
+// SetSeed reseeds the generator of faults with a Fraction.
+func (g *GCS) SetSeed(seed uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.rng = rand.New(rand.NewPCG(seed, 0))
+}
+
+func (g *GCS) route(w http.ResponseWriter, r *http.Request) {
 	// Responses are rewritten below, so ask the inner server for plain JSON.
 	r.Header.Del("Accept-Encoding")
 	p := r.URL.Path

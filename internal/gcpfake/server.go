@@ -8,7 +8,9 @@
 //	tpu:     {URL}/v2/projects/{project}/locations/{zone}/...
 //
 // Long-running operations advance one step per poll (PENDING → RUNNING →
-// DONE), and errors can be injected per method and path.
+// DONE), and errors can be injected per method and path: always, the first
+// n times, for a seeded fraction of requests, or as a lost answer after the
+// request took effect; ExhaustZone and ExceedQuota fail one zone's creates.
 package gcpfake
 
 import (
@@ -16,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -65,6 +68,7 @@ type Server struct {
 	tpuOps     map[string]*tpuOp            // full operation name
 	faults     []*injected
 	hooks      []hook
+	rng        *rand.Rand
 	requests   []Request
 	nextID     uint64
 
@@ -92,6 +96,7 @@ func New() *Server {
 		nodes:          map[string]*tpu.Node{},
 		tpuOps:         map[string]*tpuOp{},
 		nextID:         uint64(time.Now().UnixNano()%1e9) * 1000,
+		rng:            rand.New(rand.NewPCG(1, 0)),
 	}
 	s.mux = http.NewServeMux()
 	s.routeCompute()
@@ -159,6 +164,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f != nil {
 		r = r.WithContext(withFault(r.Context(), f))
+	}
+	if f != nil && f.Drop {
+		dropAnswer(w, r, s.mux)
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// machine describes where the numbers were measured.
+type machine struct {
+	CPUs      int
+	CPUModel  string
+	Memory    string
+	GoVersion string
+	Moto      string
+	Commit    string
+	Date      string
+	// Load is /proc/loadavg's 1-minute load when the run started and ended:
+	// above the CPU count, other work competed for the CPUs.
+	Load string
+}
+
+// loadAverage is the 1-minute load average, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func describeMachine(root, loadAtStart string) machine {
+	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		Load: loadAtStart + " at the start, " + loadAverage() + " at the end"}
+	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	if kb := procField("/proc/meminfo", "MemTotal"); kb != "" {
+		var n int64
+		fmt.Sscanf(kb, "%d", &n)
+		m.Memory = fmt.Sprintf("%.1f GiB", float64(n)/(1<<20))
+	}
+	m.Moto = commandLine("", "python3", "-c", "import moto; print(moto.__version__)")
+	m.Commit = commandLine(root, "git", "describe", "--always", "--dirty")
+	return m
+}
+
+// procField returns the value of the first "key : value" line of a /proc file.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func commandLine(dir, name string, args ...string) string {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}
+
+func msFine(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func orDash(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+// columns are the table's headings and each row's cells.
+var columns = []string{"scenario", "target", "emulator", "resources", "parallelism", "latency", "calls", "wall", "peak RSS",
+	"calls × latency", "1 read/resource at P=10", "ideal", "wall / ideal", "emulator busy", "emulator per call"}
+
+func (r row) cells() []string {
+	ratio := "-"
+	if r.Ideal > 0 {
+		ratio = fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.Ideal))
+	}
+	on := string(r.On)
+	if r.Total == 0 {
+		on = "-" // no call reached it
+	}
+	return []string{r.Scenario, cmp.Or(r.Target, "-"), on, fmt.Sprint(r.Resources), orDash(r.Parallelism), ms(r.Latency), fmt.Sprint(r.Total),
+		ms(r.Wall), mib(r.PeakRSS), ms(r.serialCalls()), ms(r.oneReadModel()), ms(r.Ideal), ratio, ms(r.EmulatorBusy), msFine(r.EmulatorPerCall)}
+}
+
+// perOperation lists "operation count" pairs, most frequent first.
+func (r row) perOperation() string {
+	ops := make([]string, 0, len(r.Calls))
+	for op := range r.Calls {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if r.Calls[ops[i]] != r.Calls[ops[j]] {
+			return r.Calls[ops[i]] > r.Calls[ops[j]]
+		}
+		return ops[i] < ops[j]
+	})
+	var parts []string
+	for _, op := range ops {
+		parts = append(parts, fmt.Sprintf("%s %d", op, r.Calls[op]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// key names the case: "apply, all created, 200, P=10".
+func (r row) key() string {
+	k := fmt.Sprintf("%s, %d", r.Scenario, r.Resources)
+	if r.Parallelism > 0 {
+		k += fmt.Sprintf(", P=%d", r.Parallelism)
+	}
+	return k
+}
+
+// label is key and, when a call reached one, the emulator.
+func (r row) label() string {
+	if r.Total == 0 {
+		return r.key()
+	}
+	return r.key() + ", " + string(r.On)
+}
+
+// writeTable prints the rows for a terminal.
+func writeTable(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(columns, "\t")+"\t")
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r.cells(), "\t")+"\t")
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nCalls per operation:")
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %s: %s\n", r.label(), r.perOperation())
+		if r.Note != "" {
+			fmt.Fprintf(w, "    note: %s\n", r.Note)
+		}
+	}
+}
+
+// verdict is one of the issue's targets, judged from the rows.
+type verdict struct{ Target, Goal, Measured, Status string }
+
+func verdicts(rows []row) []verdict {
+	find := func(scenario string, on emulatorKind, n, parallelism int) *row {
+		for i := range rows {
+			r := rows[i]
+			if r.Scenario == scenario && (on == "" || r.On == on) && r.Resources == n && r.Parallelism == parallelism {
+				return &rows[i]
+			}
+		}
+		return nil
+	}
+	status := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "not met"
+	}
+	missing := func(target, goal string) verdict { return verdict{target, goal, "not measured in this run", "-"} }
+	var out []verdict
+	if r := find("plan, all exist", onMoto, 1000, 0); r != nil {
+		ec2 := 0
+		for op, n := range r.Calls {
+			if strings.HasPrefix(op, "ec2:") {
+				ec2 += n
+			}
+		}
+		out = append(out,
+			verdict{"P1", "EC2 calls for plan over 1,000 existing instances ≤ 3", fmt.Sprint(ec2), status(ec2 <= 3)},
+			verdict{"P2", "plan wall, 1,000 resources, 50 ms per call ≤ 1 s", ms(r.Wall), status(r.Wall <= time.Second)})
+	} else {
+		out = append(out, missing("P1", "EC2 calls for plan over 1,000 existing instances ≤ 3"),
+			missing("P2", "plan wall, 1,000 resources, 50 ms per call ≤ 1 s"))
+	}
+	for _, p := range []int{10, 50} {
+		goal := fmt.Sprintf("apply 200 creates, 50 ms, parallelism %d: wall ≤ 1.25 × ideal", p)
+		if r := find("apply, all created", onFake, 200, p); r != nil && r.Ideal > 0 {
+			ratio := float64(r.Wall) / float64(r.Ideal)
+			out = append(out, verdict{"P3", goal, fmt.Sprintf("%.2f × (%s / %s)", ratio, ms(r.Wall), ms(r.Ideal)), status(ratio <= 1.25)})
+		} else {
+			out = append(out, missing("P3", goal))
+		}
+	}
+	for _, s := range []string{"validate", "plan, nothing exists"} {
+		goal := s + ", 10,000 resources: ≤ 1 s and ≤ 256 MB"
+		if r := find(s, "", 10000, 0); r != nil {
+			out = append(out, verdict{"P4", goal, ms(r.Wall) + ", " + mib(r.PeakRSS), status(r.Wall <= time.Second && r.PeakRSS <= 256<<20)})
+		} else {
+			out = append(out, missing("P4", goal))
+		}
+	}
+	return out
+}
+
+// writeMarkdown writes docs/PERFORMANCE.md.
+func writeMarkdown(w io.Writer, m machine, rows []row, command string) {
+	fmt.Fprintf(w, `# Performance
+
+Measured by `+"`make bench`"+` (%s): the real `+"`bin/skyplan`"+` run as a subprocess against
+moto_server, through `+"`internal/cloudproxy`"+`, which counts every API call by operation and adds a
+fixed latency to each. Regenerate this file with `+"`make bench`"+`; do not edit the numbers by hand.
+
+Machine: %d CPUs (%s), %s memory, %s, moto %s, commit %s, %s; load average %s.
+Wall times vary with the machine's other work; call counts do not.
+
+## Targets (issue "Performance")
+
+| target | goal | measured | status |
+|---|---|---|---|
+`, "`"+command+"`", m.CPUs, m.CPUModel, m.Memory, m.GoVersion, m.Moto, m.Commit, m.Date, m.Load)
+	for _, v := range verdicts(rows) {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", v.Target, v.Goal, v.Measured, v.Status)
+	}
+	fmt.Fprintf(w, "\n## Results\n\n| %s |\n|%s\n", strings.Join(columns, " | "), strings.Repeat("---|", len(columns)))
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(r.cells(), " | "))
+	}
+	fmt.Fprintf(w, "\n### Calls per operation\n\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "- %s: %s\n", r.label(), r.perOperation())
+		if r.Note != "" {
+			fmt.Fprintf(w, "  - note: %s\n", r.Note)
+		}
+	}
+	fmt.Fprint(w, methodology)
+}
+
+const methodology = `
+## How it is measured
+
+- Specs are generated (` + "`go run ./bench -gen DIR -n N`" + ` writes one): N one-node AWS clusters
+  (m5.large, us-east-1) in workspace "bench", with only the compute capability declared.
+- **emulator**: moto_server is the reference. The **EC2 fake** (bench/ec2fake.go) is the least of
+  the EC2 query API that skyplan's observation and creates call, in memory; it pages and answers
+  like moto (100 reservations a page without MaxResults; RunInstances answers pending, the next
+  describe running), and ` + "`go test ./bench`" + ` checks that skyplan makes exactly the same calls
+  against both. It exists because moto answers one call at a time, tens of milliseconds each and
+  more as instances accumulate (its tag filters scan every instance): an apply of 200 creates at
+  parallelism 50 needs hundreds of calls a second, so against moto the benchmark times moto (see
+  "emulator busy" of the moto apply rows). The fake answers no sooner than 2 ms, and the proxy
+  answers replays and injected errors no sooner than 2 ms, because aws-sdk-go-v2 can drop a
+  connection whose answer arrives before it finished writing the request and then retries
+  (aws/aws-sdk-go-v2#2737), which would add calls no real cloud causes. Calls an SDK marked as
+  retries are noted under the row.
+- **validate**: ` + "`skyplan validate`" + `; no cloud call is expected, and none is counted.
+- **plan, nothing exists**: ` + "`skyplan plan -detailed-exitcode`" + ` against an empty moto, without latency
+  (P4: the cost of spec, planner and rendering at scale).
+- **plan, all exist**: N clusters precreated (in moto each by its own RunInstances) with the
+  ownership tags skyplan observes (skyplan-managed, skyplan-workspace, skyplan-address,
+  skyplan-node-index, Name), so plan finds them unchanged; a note says so otherwise. On moto a
+  first plan records moto's answers and the measured plan gets every read replayed by the proxy
+  with the latency added: moto's tag-filtered DescribeInstances takes seconds a page at 1,000
+  instances, and the wall time should be skyplan's and the latency's. The fake needs no replay.
+  P1 and P2 are judged on moto's row.
+- **apply, all created**: ` + "`skyplan apply -auto-approve -parallelism P`" + ` of N clusters into an empty
+  emulator with the latency; every call reaches the emulator. P3 is judged on the fake's rows.
+- **calls** are the calls the proxy counted in the measured run (deterministic for plan and
+  validate; at parallelism > 1 an apply's count varies by a few calls, as concurrent creates race
+  for the image lookup). ` + "`go test ./bench`" + ` asserts exact counts of small cases (see
+  ` + "`expectedCallsToday`" + ` in bench/bench_test.go); no test asserts a wall time.
+- **calls × latency**: the counted calls made one after another.
+- **1 read/resource at P=10**: the model of a plan whose provider reads each resource once, ten at
+  a time: ceil(N / 10) × latency. Batched observation should beat it by far.
+- **ideal** (apply): the critical path if every call took exactly the latency and nothing else took
+  time: (calls before the first create + ceil(N / P) × calls per create) × latency, where "calls
+  before the first create" are the calls of a plan of the same spec (check and observation) and
+  "calls per create" is (apply calls − those) / N. wall / ideal is the overhead of everything else:
+  scheduling, waits, state writes, the emulator.
+- **emulator busy**: wall time during which the emulator had at least one call in hand; close to
+  the wall time, the emulator set the pace. **emulator per call**: its mean answer time.
+- **peak RSS** is the skyplan process's maximum resident set (getrusage of the child).
+`
