@@ -176,9 +176,9 @@ func tail(s string, n int) string {
 }
 
 // ownershipTags are the tags of node 0 of the i-th cluster, as skyplan
-// sets them (providers/aws: managed, workspace, address, node index, Name).
+// sets them (providers/aws: managed, workspace, address, state, node index, Name).
 func ownershipTags(i int) map[string]string {
-	tags := providers.OwnershipTags(benchWorkspace, "cluster."+clusterName(i))
+	tags := providers.Owner{Workspace: benchWorkspace, Address: "cluster." + clusterName(i), StateID: benchLineage}.Tags()
 	tags["skyplan-node-index"] = "0"
 	tags["Name"] = clusterName(i) + "-0"
 	return tags

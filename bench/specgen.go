@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/skyplan/skyplan/state"
 )
 
 // Every benchmark spec lives in this workspace and region and launches
@@ -14,6 +17,10 @@ const (
 	benchWorkspace    = "bench"
 	benchRegion       = "us-east-1"
 	benchInstanceType = "m5.large"
+	// benchLineage is the state every benchmark directory starts with, and
+	// the skyplan-state tag of precreated instances, so plan takes them as
+	// its own (state identity, docs/decisions.md).
+	benchLineage = "00000000-0000-4000-8000-00000000be0c"
 )
 
 // clusterName is the spec name of the i-th cluster; its address is
@@ -43,5 +50,9 @@ func writeSpec(dir string, n int) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return state.NewLocal(filepath.Join(dir, ".skyplan", "state.json")).Save(context.Background(),
+		&state.State{Version: state.Version, Lineage: benchLineage, Serial: 1, Workspace: benchWorkspace})
 }
