@@ -430,6 +430,12 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 	diags = append(diags, l.declareVariables(varBlocks)...)
 	diags = append(diags, l.assignVariables()...)
 	l.cfg.Variables = l.vars
+	l.cfg.SensitiveVariables = map[string]bool{}
+	for name, vd := range l.varDecls {
+		if vd.sensitive {
+			l.cfg.SensitiveVariables[name] = true
+		}
+	}
 	l.varsObj = cty.ObjectVal(l.vars)
 
 	nodes, d := l.buildNodes(localAttrs, resBlocks, cloudBlocks)
