@@ -51,8 +51,15 @@ func LoadAWSConfig(ctx context.Context, timeout time.Duration, opts ...func(*con
 	if err != nil {
 		return cfg, err
 	}
-	// Service calls go through the watchdog, which names the endpoint.
-	if inner, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+	// Service calls go through the watchdog, which names the endpoint; the
+	// transport's own timers are cleared so they never fire first.
+	if loaded, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		inner := loaded.
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = 0 }).
+			WithTransportOptions(func(tr *http.Transport) {
+				tr.TLSHandshakeTimeout = 0
+				tr.ResponseHeaderTimeout = 0
+			})
 		cfg.HTTPClient = doer{Transport(roundTripFunc(inner.Do), timeout)}
 	}
 	return cfg, nil
@@ -60,7 +67,8 @@ func LoadAWSConfig(ctx context.Context, timeout time.Duration, opts ...func(*con
 
 // endpointDown vetoes retries of calls that timed out or were refused.
 func endpointDown(err error) aws.Ternary {
-	if IsTimeout(err) || errors.Is(err, syscall.ECONNREFUSED) {
+	var timeout interface{ Timeout() bool }
+	if (errors.As(err, &timeout) && timeout.Timeout()) || errors.Is(err, syscall.ECONNREFUSED) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
