@@ -125,7 +125,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 	parser, err := kong.New(cli,
 		kong.Name("skyplan"),
 		kong.Description("Declarative plan/apply for GPU and ML cloud infrastructure (AWS, GCP, Kubernetes).\n\n"+
-			"Exit codes: 0 ok, 1 error (also: interrupted), 2 changes present (plan --detailed-exitcode), 3 lint error findings."),
+			"Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 lint error findings."),
 		kong.Writers(out, errOut),
 		kong.Exit(func(code int) { exit = code }),
 		kong.UsageOnError(),
