@@ -38,3 +38,13 @@ func TestSetPanicsOnTheCallersGoroutine(t *testing.T) {
 		t.Fatalf("recovered %v; want the provider's panic", got)
 	}
 }
+
+func TestSafelyTurnsAPanicIntoAnError(t *testing.T) {
+	err := providers.Safely(func() error { panic("nil map") })()
+	if err == nil || err.Error() != "internal error: nil map; please report it" {
+		t.Fatalf("Safely = %v", err)
+	}
+	if err := providers.Safely(func() error { return nil })(); err != nil {
+		t.Fatalf("Safely without a panic = %v", err)
+	}
+}

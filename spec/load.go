@@ -217,7 +217,14 @@ func parseAll(ctx context.Context, paths []string, sources map[string][]byte) []
 	return out
 }
 
-func parseOne(ctx context.Context, path string, src []byte) parsedFile {
+func parseOne(ctx context.Context, path string, src []byte) (pf parsedFile) {
+	// A parser bug must not crash the process from this goroutine (exit 2).
+	defer func() {
+		if r := recover(); r != nil {
+			pf = parsedFile{diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot parse spec file",
+				Detail: fmt.Sprintf("internal error: %v; please report it", r), Subject: &hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}}}}
+		}
+	}()
 	if ctx.Err() != nil {
 		return parsedFile{interrupted: true}
 	}

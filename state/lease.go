@@ -57,6 +57,13 @@ func startLease(every time.Duration, describe string, renew func(ctx context.Con
 	l := &lease{stopped: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
+		defer func() {
+			if r := recover(); r != nil { // no exit code 2 from a renewal's bug
+				l.mu.Lock()
+				l.lost = fmt.Errorf("renewing the lock on %s: internal error: %v; please report it", describe, r)
+				l.mu.Unlock()
+			}
+		}()
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {

@@ -367,14 +367,14 @@ func (p *Provider) forEach(ctx context.Context, items []string, fn func(context.
 	)
 	g.SetLimit(max(p.parallel, 1))
 	for _, it := range items {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			if err := fn(ctx, it); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
 			return nil
-		})
+		}))
 	}
 	g.Wait()
 	return errors.Join(errs...)
