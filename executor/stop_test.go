@@ -25,31 +25,7 @@ import (
 // saved. The GCE fake never finishes the operation, so without the stop the
 // wait would last the whole wait timeout.
 func TestStopEndsRunningWaits(t *testing.T) {
-	fake, err := gcpfake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	fake.OperationPolls = 1 << 30
-	for k, v := range fake.Env() {
-		t.Setenv(k, v)
-	}
-	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
-	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
-	src := `
-skyplan {
-  workspace = "stopwait"
-}
-cloud "gcp" {
-  project = "skyplan-test"
-}
-cluster "slow" {
-  cloud         = "gcp"
-  zone          = "us-central1-a"
-  instance_type = "n2-standard-4"
-}
-`
-	prov, p := planFromScratch(t, src, "stopwait", "gcp")
+	fake, prov, p := slowGCECluster(t, "stopwait", 1<<30)
 	stop := make(chan struct{})
 	var once sync.Once
 	fake.OnRequest("POST", "/compute/v1/projects/*/zones/*/operations/*/wait", func(*http.Request) *gcpfake.Fault {
@@ -66,7 +42,7 @@ cluster "slow" {
 	case <-time.After(time.Minute):
 		t.Fatal("apply still waits a minute after the interrupt")
 	}
-	err = res.Failed["cluster.slow"]
+	err := res.Failed["cluster.slow"]
 	if !errors.Is(err, providers.ErrStoppedWaiting) || !strings.Contains(err.Error(), "stopped waiting after") {
 		t.Fatalf("the waiting action ended with %v; want it to say it stopped waiting", err)
 	}

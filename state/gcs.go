@@ -153,13 +153,7 @@ func (b *GCS) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 	b.mu.Lock()
 	b.lease = l
 	b.mu.Unlock()
-	return func() error {
-		l.stop()
-		if err := l.Lost(); err != nil {
-			return err
-		}
-		return b.deleteLock(context.WithoutCancel(ctx), info.ID, false)
-	}, nil
+	return l.release(func() error { return b.deleteLock(context.WithoutCancel(ctx), info.ID, false) }), nil
 }
 
 // writeLock writes the lock object under a precondition and returns its generation.

@@ -92,6 +92,18 @@ func (l *lease) stop() {
 	<-l.done
 }
 
+// release is the unlock of a held lock: stop renewing, then remove the
+// lock object unless it was lost (then it may be another run's).
+func (l *lease) release(remove func() error) func() error {
+	return func() error {
+		l.stop()
+		if err := l.Lost(); err != nil {
+			return err
+		}
+		return remove()
+	}
+}
+
 // Lost says why the lock was lost, or nil.
 func (l *lease) Lost() error {
 	if l == nil {
