@@ -155,13 +155,14 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 		return ExitError
 	}
 
-	stopSignals := cli.handleSignals(twoStageCommands[strings.Fields(kctx.Command())[0]])
+	twoStage := twoStageCommands[strings.Fields(kctx.Command())[0]]
+	stopSignals := cli.handleSignals(twoStage)
 	defer stopSignals()
 	err = runSafely(func() error { return kctx.Run(&cli.Globals) })
 	code := ExitOK
 	var ee *exitError
 	switch {
-	case cli.wasInterrupted() && !twoStageCommands[strings.Fields(kctx.Command())[0]]:
+	case cli.wasInterrupted() && !twoStage:
 		// What the command said after its context was cancelled is noise.
 		fmt.Fprintln(errOut, "Error: interrupted")
 		return ExitError
@@ -176,7 +177,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 		code = ExitError
 	}
 	if cli.wasInterrupted() && code != ExitError {
-		fmt.Fprintln(errOut, "Error: interrupted: every action had already started, and they finished; state is saved")
+		fmt.Fprintln(errOut, "Error: interrupted (what had started has finished, and state is saved)")
 		code = ExitError
 	}
 	return code

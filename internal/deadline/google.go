@@ -21,6 +21,8 @@ const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
 // option.WithoutAuthentication). Pass the result to a Google client
 // constructor (compute.NewService, storage.NewClient, ...).
 func GoogleOptions(ctx context.Context, timeout time.Duration, opts ...option.ClientOption) ([]option.ClientOption, error) {
+	// The transport (and its token source) outlives the call that builds it.
+	ctx = context.WithoutCancel(ctx)
 	rt, err := htransport.NewTransport(ctx, Transport(nil, timeout), append([]option.ClientOption{option.WithScopes(cloudPlatformScope)}, opts...)...)
 	if err != nil {
 		return nil, err
