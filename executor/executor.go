@@ -30,7 +30,9 @@ type Executor struct {
 	Parallelism int
 	// Progress receives one line per action start/finish (and provider notes).
 	Progress io.Writer
-	// Stop, when closed, stops new actions from starting; running ones finish.
+	// Stop, when closed, stops new actions from starting, and running ones
+	// stop waiting for the cloud (providers.WithStopWaiting): they return
+	// what exists so far, which is saved.
 	Stop <-chan struct{}
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
@@ -39,8 +41,9 @@ type Executor struct {
 	// never looks hung, and CI systems that kill silent jobs leave it alone.
 	Heartbeat time.Duration
 
-	mu         sync.Mutex // guards State
-	progressMu sync.Mutex // keeps lines from parallel actions whole
+	mu          sync.Mutex // guards State and lastSaveErr
+	lastSaveErr error
+	progressMu  sync.Mutex // keeps lines from parallel actions whole
 }
 
 // Result summarises an apply.
@@ -50,6 +53,9 @@ type Result struct {
 	Skipped []string // not started: interrupted, or a dependency failed
 	// Interrupted is true when Stop closed before every action started.
 	Interrupted bool
+	// SaveErr is the error of the last state save, nil when it succeeded:
+	// only then does the backend hold everything this apply did.
+	SaveErr error
 }
 
 // Err is a summary error, or nil when everything applied.
@@ -113,7 +119,11 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Result, error) 
 			return nil, err
 		}
 	}
-	return e.walk(ctx, changes, par, res), nil
+	res = e.walk(ctx, changes, par, res)
+	e.mu.Lock()
+	res.SaveErr = e.lastSaveErr
+	e.mu.Unlock()
+	return res, nil
 }
 
 // walk runs changes as their dependencies complete. One scheduler goroutine
@@ -174,7 +184,7 @@ func (e *Executor) walk(ctx context.Context, changes []*planner.Change, par int,
 			i := ready[0]
 			ready = ready[1:]
 			running++
-			go func() { results <- outcome{i, e.applyOne(ctx, changes[i])} }()
+			go func() { results <- outcome{i, e.applyOneSafely(ctx, changes[i])} }()
 		}
 		if running == 0 {
 			break
@@ -225,7 +235,8 @@ func (e *Executor) logf(format string, args ...any) {
 }
 
 // heartbeat prints "Still creating... [1m0s elapsed]" every Heartbeat
-// until the returned stop is called; stop returns once no line can follow.
+// until the returned stop is called; stop returns once no line can follow,
+// and may be called again.
 func (e *Executor) heartbeat(addr, verb string, start time.Time) (stop func()) {
 	every := e.Heartbeat
 	if every == 0 {
@@ -248,15 +259,29 @@ func (e *Executor) heartbeat(addr, verb string, start time.Time) (stop func()) {
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		close(done)
+		once.Do(func() { close(done) })
 		<-exited
 	}
+}
+
+// applyOneSafely is applyOne with a panic turned into the action's error, so
+// a bug in one provider fails that action (state of the others saved)
+// instead of crashing the run with Go's exit code 2.
+func (e *Executor) applyOneSafely(ctx context.Context, c *planner.Change) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v; please report it", r)
+		}
+	}()
+	return e.applyOne(ctx, c)
 }
 
 // applyOne performs one change and persists state immediately after each
 // provider call that changed the cloud.
 func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
+	ctx = providers.WithStopWaiting(ctx, e.Stop)
 	v := verbs[c.Action]
 	start := e.Now()
 	e.logf("%s: %s...", c.Address, v[0])
@@ -265,6 +290,7 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 		e.logf("%s: %s [%s elapsed]", c.Address, msg, e.Now().Sub(start).Round(time.Second))
 	}
 	stopHeartbeat := e.heartbeat(c.Address, v[3], start)
+	defer stopHeartbeat() // also when a provider panics
 	var err error
 	switch c.Action {
 	case planner.Create:
@@ -441,8 +467,10 @@ func (e *Executor) save(ctx context.Context) error {
 	}
 	// Saving must not be abandoned on a hard interrupt: the cloud already changed.
 	if err := e.Backend.Save(context.WithoutCancel(ctx), snapshot); err != nil {
-		return fmt.Errorf("saving state: %w", err)
+		e.lastSaveErr = fmt.Errorf("saving state: %w", err)
+		return e.lastSaveErr
 	}
+	e.lastSaveErr = nil
 	return nil
 }
 

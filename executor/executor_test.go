@@ -322,31 +322,7 @@ func (b *syncBuffer) String() string {
 // The GCE fake holds the instance insert until a heartbeat line is out, so
 // the action is long by construction, not by timing.
 func TestLongActionsReportTheyStillRun(t *testing.T) {
-	fake, err := gcpfake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	fake.OperationPolls = 0
-	for k, v := range fake.Env() {
-		t.Setenv(k, v)
-	}
-	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
-	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
-	src := `
-skyplan {
-  workspace = "beat"
-}
-cloud "gcp" {
-  project = "skyplan-test"
-}
-cluster "slow" {
-  cloud         = "gcp"
-  zone          = "us-central1-a"
-  instance_type = "n2-standard-4"
-}
-`
-	prov, p := planFromScratch(t, src, "beat", "gcp")
+	fake, prov, p := slowGCECluster(t, "beat", 0)
 	progress := &syncBuffer{}
 	const still = "cluster.slow: Still creating... ["
 	fake.OnRequest("POST", "/compute/v1/projects/*/zones/*/instances", func(*http.Request) *gcpfake.Fault {
@@ -369,6 +345,38 @@ cluster "slow" {
 	if strings.Contains(out[done:], "Still") {
 		t.Errorf("heartbeat after completion:\n%s", out)
 	}
+}
+
+// slowGCECluster starts a GCE fake whose operations finish after polls
+// polls (0: at once) and plans one GCE cluster.slow on it.
+func slowGCECluster(t *testing.T, workspace string, polls int) (*gcpfake.Server, providers.Provider, *planner.Plan) {
+	t.Helper()
+	fake, err := gcpfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	fake.OperationPolls = polls
+	for k, v := range fake.Env() {
+		t.Setenv(k, v)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	src := fmt.Sprintf(`
+skyplan {
+  workspace = %q
+}
+cloud "gcp" {
+  project = "skyplan-test"
+}
+cluster "slow" {
+  cloud         = "gcp"
+  zone          = "us-central1-a"
+  instance_type = "n2-standard-4"
+}
+`, workspace)
+	prov, p := planFromScratch(t, src, workspace, "gcp")
+	return fake, prov, p
 }
 
 // mustApply runs the executor, failing the test if it refuses the plan.

@@ -167,10 +167,12 @@ type Expander interface {
 	Expand(ctx context.Context, r *spec.Resource, observed *state.Resource) (attrs map[string]any, notes []string, err error)
 }
 
-// Config is what a provider is built from: its cloud block and the workspace.
+// Config is what a provider is built from: its cloud block, the workspace
+// and how long it may wait on the cloud.
 type Config struct {
 	Cloud     *spec.Cloud
 	Workspace string
+	Limits    Limits
 }
 
 // Factory builds a provider; it must not make network calls (Check does).

@@ -22,14 +22,15 @@ type Set struct {
 // NewSet builds a provider for each named cloud. A cloud known only from
 // state (its block removed from the spec) is built from an empty block, so
 // its resources can still be destroyed. Building makes no network call.
-func NewSet(ctx context.Context, cfg *spec.Config, clouds []string) (*Set, error) {
+// limits bound every provider's calls and waits (zero: the defaults).
+func NewSet(ctx context.Context, cfg *spec.Config, clouds []string, limits Limits) (*Set, error) {
 	s := &Set{byCloud: map[string]Provider{}}
 	for _, name := range clouds {
 		cb := cfg.Clouds[name]
 		if cb == nil {
 			cb = &spec.Cloud{Name: name, Attrs: map[string]any{}}
 		}
-		p, err := New(ctx, Config{Cloud: cb, Workspace: cfg.Workspace})
+		p, err := New(ctx, Config{Cloud: cb, Workspace: cfg.Workspace, Limits: limits.WithDefaults()})
 		if err != nil {
 			return nil, fmt.Errorf("cloud %q: %w", name, err)
 		}
@@ -165,15 +166,32 @@ func (s *Set) Expand(ctx context.Context, resources []*spec.Resource, observed m
 	return out, nil
 }
 
-// each runs fn for every provider concurrently and waits for all.
+// each runs fn for every provider concurrently and waits for all. A
+// provider that panics is re-panicked here, on the caller's goroutine, so
+// the CLI's recover reports it as an internal error (exit 1) instead of the
+// runtime crashing the process (exit 2, which means "changes" to scripts).
 func (s *Set) each(fn func(name string, p Provider)) {
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		panicked any
+	)
 	for name, p := range s.byCloud {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panicked = fmt.Sprintf("provider %s: %v", name, r)
+					mu.Unlock()
+				}
+			}()
 			fn(name, p)
 		}()
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }

@@ -19,6 +19,9 @@ type Config struct {
 	// Resources are sorted by address.
 	Resources []*Resource
 	Variables map[string]cty.Value
+	// SensitiveVariables names the variables declared `sensitive = true`;
+	// the CLI keeps their values out of everything it prints.
+	SensitiveVariables map[string]bool
 	// Sources holds the raw bytes of every loaded file, keyed by path, so
 	// diagnostics can print snippets and lint can read comments.
 	Sources map[string][]byte

@@ -223,7 +223,14 @@ func parseAll(ctx context.Context, paths []string, sources map[string][]byte) []
 	return out
 }
 
-func parseOne(ctx context.Context, path string, src []byte) parsedFile {
+func parseOne(ctx context.Context, path string, src []byte) (pf parsedFile) {
+	// A parser bug must not crash the process from this goroutine (exit 2).
+	defer func() {
+		if r := recover(); r != nil {
+			pf = parsedFile{diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot parse spec file",
+				Detail: fmt.Sprintf("internal error: %v; please report it", r), Subject: &hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}}}}
+		}
+	}()
 	if ctx.Err() != nil {
 		return parsedFile{interrupted: true}
 	}
@@ -440,6 +447,12 @@ func (l *loader) load(bodies []hcl.Body) hcl.Diagnostics {
 	diags = append(diags, l.declareVariables(varBlocks)...)
 	diags = append(diags, l.assignVariables()...)
 	l.cfg.Variables = l.vars
+	l.cfg.SensitiveVariables = map[string]bool{}
+	for name, vd := range l.varDecls {
+		if vd.sensitive {
+			l.cfg.SensitiveVariables[name] = true
+		}
+	}
 	l.varsObj = cty.ObjectVal(l.vars)
 
 	nodes, d := l.buildNodes(localAttrs, resBlocks, cloudBlocks)

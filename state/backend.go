@@ -40,6 +40,9 @@ type LockInfo struct {
 	Operation string    `json:"operation"`
 	Who       string    `json:"who"`
 	Created   time.Time `json:"created"`
+	// Renewed is when a remote lock's holder last rewrote it, to show it
+	// is alive (S3, GCS); zero for local locks, which the OS releases.
+	Renewed time.Time `json:"renewed,omitzero"`
 }
 
 // LockedError is returned when another run holds the lock.
@@ -53,8 +56,12 @@ func (e *LockedError) Error() string {
 	if h.ID == "" {
 		return fmt.Sprintf("state is locked (%s) by another process", e.Backend)
 	}
-	return fmt.Sprintf("state is locked (%s): %s by %s since %s (lock ID %s); if that run is gone, use: skyplan force-unlock %s",
-		e.Backend, h.Operation, h.Who, h.Created.UTC().Format(time.RFC3339), h.ID, h.ID)
+	renewed := ""
+	if !h.Renewed.IsZero() {
+		renewed = fmt.Sprintf(", last renewed %s ago", time.Since(h.Renewed).Round(time.Second))
+	}
+	return fmt.Sprintf("state is locked (%s): %s by %s since %s%s (lock ID %s); if that run is gone, use: skyplan force-unlock %s",
+		e.Backend, h.Operation, h.Who, h.Created.UTC().Format(time.RFC3339), renewed, h.ID, h.ID)
 }
 
 // ErrNoLock is returned by ForceUnlock when nothing is locked.

@@ -28,7 +28,7 @@ func newGCSBackend(t *testing.T) *GCS {
 	t.Cleanup(srv.Stop)
 	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "state-bucket"})
 	t.Setenv("STORAGE_EMULATOR_HOST", srv.URL())
-	b, err := NewGCS(context.Background(), "state-bucket", "skyplan/prod")
+	b, err := NewGCS(context.Background(), "state-bucket", "skyplan/prod", RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestGCSBackendRoundTripAndConditionalSave(t *testing.T) {
 	if got, err := b.Load(ctx); err != nil || got.Lineage != st.Lineage {
 		t.Fatalf("Load after Save = %+v, %v", got, err)
 	}
-	other, _ := NewGCS(ctx, "state-bucket", "skyplan/prod")
+	other, _ := NewGCS(ctx, "state-bucket", "skyplan/prod", RemoteOptions{})
 	if _, err := other.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestGCSBackendLock(t *testing.T) {
 // still tell the two apart, or a misspelt bucket plans as an empty state.
 func TestGCSBackendMissingBucketIsAnError(t *testing.T) {
 	newGCSBackend(t)
-	b, err := NewGCS(context.Background(), "no-such-state-bucket", "skyplan/prod")
+	b, err := NewGCS(context.Background(), "no-such-state-bucket", "skyplan/prod", RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +97,21 @@ func TestGCSBackendMissingBucketIsAnError(t *testing.T) {
 	if !strings.Contains(err.Error(), `state bucket "no-such-state-bucket" does not exist`) {
 		t.Errorf("error = %q", err)
 	}
+}
+
+func TestGCSLockLiveness(t *testing.T) {
+	newGCSBackend(t) // the emulator and its bucket
+	testLockLiveness(t, func() (Backend, func(), func()) {
+		b, err := NewGCS(context.Background(), "state-bucket", "skyplan/prod", fastLocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crash := func() { b.lease.stop() }
+		drop := func() {
+			if err := b.client.Bucket(b.Bucket).Object(b.lockObject()).Delete(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b, crash, drop
+	})
 }

@@ -56,7 +56,11 @@ func (l *Local) Save(ctx context.Context, s *State) error {
 }
 
 // WriteFileAtomic writes data to path with mode 0600 through temp + rename.
-func WriteFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error { return WriteFileAtomicMode(path, data, 0o600) }
+
+// WriteFileAtomicMode writes data to path with the given mode through
+// temp + rename (fmt keeps each file's mode).
+func WriteFileAtomicMode(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -66,7 +70,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -17,7 +17,7 @@ func newS3Backend(t *testing.T) *S3 {
 	t.Helper()
 	emulator.MotoForTest(t)
 	ctx := context.Background()
-	b, err := NewS3(ctx, "state-bucket", "skyplan/prod.json", "us-east-1")
+	b, err := NewS3(ctx, "state-bucket", "skyplan/prod.json", "us-east-1", RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestS3BackendRoundTripAndConditionalSave(t *testing.T) {
 		t.Fatalf("Load after Save = %+v, %v", got, err)
 	}
 	// Another writer saves in between: our next save must be refused.
-	other, _ := NewS3(ctx, "state-bucket", "skyplan/prod.json", "us-east-1")
+	other, _ := NewS3(ctx, "state-bucket", "skyplan/prod.json", "us-east-1", RemoteOptions{})
 	if _, err := other.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -78,21 +78,41 @@ func TestS3BackendLock(t *testing.T) {
 	if err := b.ForceUnlock(ctx, "one"); !errors.Is(err, ErrNoLock) {
 		t.Fatalf("ForceUnlock after unlock: %v, want ErrNoLock", err)
 	}
-	unlock, err = b.Lock(ctx, LockInfo{ID: "three"})
+	unlock, err = b.Lock(ctx, LockInfo{ID: "three", Created: time.Now()})
 	if err != nil {
 		t.Fatalf("Lock after unlock: %v", err)
 	}
-	if err := b.ForceUnlock(ctx, "three"); err != nil {
-		t.Fatalf("ForceUnlock of a held lock: %v", err)
+	if err := unlock(); err != nil {
+		t.Fatal(err)
 	}
-	_ = unlock
+}
+
+func TestS3LockLiveness(t *testing.T) {
+	newS3Backend(t) // the bucket
+	open := func() *S3 {
+		b, err := NewS3(context.Background(), "state-bucket", "skyplan/prod.json", "us-east-1", fastLocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	testLockLiveness(t, func() (Backend, func(), func()) {
+		b := open()
+		crash := func() { b.lease.stop() }
+		drop := func() {
+			if _, err := b.client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(b.lockKey())}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b, crash, drop
+	})
 }
 
 // A missing state bucket must never read as "no state yet": a plan would
 // then propose creating everything again.
 func TestS3BackendMissingBucketIsAnError(t *testing.T) {
 	emulator.MotoForTest(t)
-	b, err := NewS3(context.Background(), "no-such-state-bucket", "prod.json", "us-east-1")
+	b, err := NewS3(context.Background(), "no-such-state-bucket", "prod.json", "us-east-1", RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,10 @@ func (c *FmtCmd) Run(g *Globals) error {
 	sort.Strings(files)
 	var unformatted []string
 	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			return err
+		}
 		src, err := os.ReadFile(f)
 		if err != nil {
 			return err
@@ -90,7 +94,7 @@ func (c *FmtCmd) Run(g *Globals) error {
 		}
 		unformatted = append(unformatted, f)
 		if !c.Check {
-			if err := state.WriteFileAtomic(f, out); err != nil {
+			if err := state.WriteFileAtomicMode(f, out, info.Mode().Perm()); err != nil {
 				return err
 			}
 			fmt.Fprintln(g.Stdout, f)
@@ -116,7 +120,7 @@ func (c *ForceUnlockCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	b, err := session.Backend(g.Context(), cfg)
+	b, err := session.Backend(g.Context(), cfg, g.limits)
 	if err != nil {
 		return err
 	}
@@ -151,11 +155,14 @@ func (c *CheckCmd) Run(g *Globals) error {
 	}
 	ctx := g.Context()
 	names := slices.Sorted(maps.Keys(cfg.Clouds))
-	provs, err := providers.NewSet(ctx, cfg, names)
+	provs, err := providers.NewSet(ctx, cfg, names, g.limits)
 	if err != nil {
 		return err
 	}
 	results := provs.Check(ctx)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var rows []checkRow
 	failed := false
 	for _, name := range names {

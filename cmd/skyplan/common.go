@@ -17,6 +17,7 @@ import (
 // stderr. Warnings are printed and do not fail.
 func (g *Globals) loadSpec() (*spec.Config, error) {
 	cfg, diags := spec.Load(spec.Options{Dir: g.Chdir, Vars: g.Var, VarFiles: g.VarFile, Env: g.Env, Context: g.Context(), Saved: g.savedVars})
+	g.protectSpec(cfg)
 	g.printDiagnostics(cfg, diags)
 	if diags.HasErrors() {
 		return nil, exitCode(ExitError)
@@ -36,13 +37,25 @@ func (g *Globals) printDiagnostics(cfg *spec.Config, diags hcl.Diagnostics) {
 	style.WriteDiagnostics(g.Stderr, sources, diags, g.Color())
 }
 
-// openSession loads the spec and opens a session on it.
+// openSession loads the spec and opens a session on it, bounded by the
+// run's limits; the state's sensitive values are redacted from then on.
 func (g *Globals) openSession(ctx context.Context, opts session.Options) (*session.Session, error) {
 	cfg, err := g.loadSpec()
 	if err != nil {
 		return nil, err
 	}
-	return session.Open(ctx, cfg, opts)
+	return g.open(ctx, cfg, opts)
+}
+
+// open is session.Open with the run's limits and redaction.
+func (g *Globals) open(ctx context.Context, cfg *spec.Config, opts session.Options) (*session.Session, error) {
+	opts.Limits = g.limits
+	s, err := session.Open(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	g.protectState(s.State)
+	return s, nil
 }
 
 // closeSession releases the session's lock, warning when that fails.

@@ -46,7 +46,7 @@ func (c *ImportCmd) Run(g *Globals) error {
 	if c.GenerateConfig != "" {
 		return fmt.Errorf("%s is already declared; --generate-config is for addresses the spec does not declare yet", c.Address)
 	}
-	s, err := session.Open(ctx, cfg, session.Options{Operation: "import", Lock: true})
+	s, err := g.open(ctx, cfg, session.Options{Operation: "import", Lock: true})
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (c *ImportCmd) generate(g *Globals, cfg *spec.Config) error {
 	if _, declared := cfg.Clouds[cloud]; !declared {
 		return fmt.Errorf("the spec has no cloud %q block", cloud)
 	}
-	set, err := providers.NewSet(g.Context(), cfg, []string{cloud})
+	set, err := providers.NewSet(g.Context(), cfg, []string{cloud}, g.limits)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (c *ImportCmd) generate(g *Globals, cfg *spec.Config) error {
 	if !ok {
 		return fmt.Errorf("the %s provider cannot import", cloud)
 	}
-	b, err := session.Backend(g.Context(), cfg)
+	b, err := session.Backend(g.Context(), cfg, g.limits)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func (c *K8sLabelGPUsCmd) Run(g *Globals) error {
 	if err := pol.Validate(); err != nil {
 		return fmt.Errorf("%s", strings.Replace(strings.Replace(err.Error(), "label_key", "--label-key", 1), "overrides", "--override", 1))
 	}
-	opts := k8s.ClientOptions{Kubeconfig: c.Kubeconfig, KubeconfigEnv: g.Getenv("KUBECONFIG"), Context: c.Context, QPS: c.QPS, Burst: int(2 * c.QPS)}
+	opts := k8s.ClientOptions{Kubeconfig: c.Kubeconfig, KubeconfigEnv: g.Getenv("KUBECONFIG"), Context: c.Context, QPS: c.QPS, Burst: int(2 * c.QPS), CallTimeout: g.limits.CallTimeout}
 	cs, host, err := opts.Clientset()
 	if err != nil {
 		return err

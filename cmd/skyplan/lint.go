@@ -26,11 +26,14 @@ func (c *LintCmd) Run(g *Globals) error {
 		return err
 	}
 	// Lint only reads state: no lock. Every declared cloud is checked.
-	s, err := session.Open(ctx, cfg, session.Options{Operation: "lint", Clouds: lintClouds(cfg, c.Offline), StateOptional: true})
+	s, err := g.open(ctx, cfg, session.Options{Operation: "lint", Clouds: lintClouds(cfg, c.Offline), StateOptional: true})
 	if err != nil {
 		return err
 	}
 	rep := s.Lint(ctx, nil, c.Offline, nil)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	switch c.Format {
 	case "json":
 		err = lint.WriteJSON(g.Stdout, rep)

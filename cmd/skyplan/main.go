@@ -11,11 +11,14 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/mattn/go-isatty"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/skyplan/skyplan/internal/redact"
+	"github.com/skyplan/skyplan/providers"
 	_ "github.com/skyplan/skyplan/providers/all"
 )
 
@@ -56,6 +59,9 @@ type Globals struct {
 	VarFile []string `name:"var-file" sep:"none" placeholder:"FILE" help:"Read variables from a file (HCL or .json; repeatable)."`
 	NoColor bool     `name:"no-color" help:"Disable colored output (also when NO_COLOR is set or output is not a terminal)."`
 
+	CallTimeout time.Duration `name:"call-timeout" placeholder:"DURATION" help:"Bound on each call to a cloud or state backend: connecting, the answer, each pause in it (default 30s; also SKYPLAN_CALL_TIMEOUT)."`
+	WaitTimeout time.Duration `name:"wait-timeout" placeholder:"DURATION" help:"Bound on each long wait: instances running or gone, operations done (default 20m; also SKYPLAN_WAIT_TIMEOUT)."`
+
 	Stdin  io.Reader `kong:"-"`
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`
@@ -64,11 +70,16 @@ type Globals struct {
 	StdinTTY  bool `kong:"-"`
 	StdoutTTY bool `kong:"-"`
 	// interrupted is closed on the first SIGINT/SIGTERM; hardStop is
-	// cancelled on the second.
+	// cancelled then too for read-only commands, on the second for apply
+	// and destroy.
 	interrupted <-chan struct{}
 	hardStop    context.Context
 	// savedVars are a saved plan's variable values, for the spec it applies to.
 	savedVars map[string]cty.Value
+	// limits are the resolved --call-timeout and --wait-timeout.
+	limits providers.Limits
+	// secrets are the sensitive values Stdout and Stderr redact.
+	secrets *redact.Secrets
 }
 
 // exitError carries an exit code; its message (if any) was already printed.
@@ -84,7 +95,11 @@ func exitCode(code int) error { return &exitError{code: code} }
 // singleDashFlags are the long flags skyplan shares with Terraform, which
 // Terraform users type with one dash (README lists them).
 var singleDashFlags = []string{"auto-approve", "check", "chdir", "destroy", "detailed-exitcode", "help", "no-color",
-	"out", "parallelism", "target", "var", "var-file", "format"}
+	"out", "parallelism", "target", "var", "var-file", "format", "call-timeout", "wait-timeout"}
+// twoStageCommands change clouds: the first interrupt lets what runs stop
+// cleanly (no new action, no more waiting, state saved), the second cancels
+// the calls in flight. Every other command stops at the first.
+var twoStageCommands = map[string]bool{"apply": true, "destroy": true}
 
 // normalizeArgs turns -var=x / -var x into --var (and so on), and -json into
 // --format=json, so Terraform habits work. Nothing after "--" is touched.
@@ -123,16 +138,21 @@ func newParser(cli *CLI, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, 
 	)
 }
 
-// Run executes the CLI and returns the process exit code.
+// Run executes the CLI and returns the process exit code. Everything it
+// prints goes through a redacting writer (see internal/redact).
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) int {
+	secrets := &redact.Secrets{}
+	out, errOut := redact.NewWriter(stdout, secrets), redact.NewWriter(stderr, secrets)
+	defer errOut.Flush()
+	defer out.Flush()
 	cli := &CLI{}
-	cli.Stdin, cli.Stdout, cli.Stderr, cli.Env = stdin, stdout, stderr, env
+	cli.Stdin, cli.Stdout, cli.Stderr, cli.Env, cli.secrets = stdin, out, errOut, env, secrets
 	cli.StdinTTY = isTerminal(stdin)
 	cli.StdoutTTY = isTerminal(stdout)
 	exit := -1
-	parser, err := newParser(cli, stdout, stderr, func(code int) { exit = code })
+	parser, err := newParser(cli, out, errOut, func(code int) { exit = code })
 	if err != nil {
-		fmt.Fprintln(stderr, "skyplan:", err)
+		fmt.Fprintln(errOut, "skyplan:", err)
 		return ExitError
 	}
 	if completeIfAsked(parser, env) {
@@ -146,46 +166,150 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 		return exit // --help
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "Error:", err)
+		fmt.Fprintln(errOut, "Error:", err)
 		return ExitError
 	}
 	if cli.Chdir != "." {
 		if st, err := os.Stat(cli.Chdir); err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "Error: --chdir %s: not a directory\n", cli.Chdir)
+			fmt.Fprintf(errOut, "Error: --chdir %s: not a directory\n", cli.Chdir)
 			return ExitError
 		}
 	}
-
-	interrupted := make(chan struct{})
-	hardCtx, hardCancel := context.WithCancel(context.Background())
-	defer hardCancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		<-sigs
-		fmt.Fprintln(stderr, "\nInterrupt received: no new actions will start; waiting for running ones to finish and saving state. Press Ctrl-C again to abort them.")
-		close(interrupted)
-		<-sigs
-		hardCancel()
-	}()
-	cli.interrupted = interrupted
-	cli.hardStop = hardCtx
-
-	err = kctx.Run(&cli.Globals)
-	var ee *exitError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.As(err, &ee):
-		if ee.msg != "" {
-			fmt.Fprintln(stderr, "Error:", ee.msg)
-		}
-		return ee.code
-	default:
-		fmt.Fprintln(stderr, "Error:", err)
+	if cli.limits, err = cli.resolveLimits(); err != nil {
+		fmt.Fprintln(errOut, "Error:", err)
 		return ExitError
 	}
+
+	twoStage := twoStageCommands[strings.Fields(kctx.Command())[0]]
+	stopSignals := cli.handleSignals(twoStage)
+	defer stopSignals()
+	err = runSafely(func() error { return kctx.Run(&cli.Globals) })
+	code := ExitOK
+	var ee *exitError
+	switch {
+	case cli.wasInterrupted() && !twoStage:
+		// What the command said after its context was cancelled is noise.
+		fmt.Fprintln(errOut, "Error: interrupted")
+		return ExitError
+	case err == nil:
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintln(errOut, "Error:", ee.msg)
+		}
+		code = ee.code
+	default:
+		fmt.Fprintln(errOut, "Error:", err)
+		code = ExitError
+	}
+	if cli.wasInterrupted() && code != ExitError {
+		fmt.Fprintln(errOut, "Error: interrupted (what had started has finished, and state is saved)")
+		code = ExitError
+	}
+	return code
+}
+
+// internalError is a panic turned into an error.
+type internalError struct{ v any }
+
+func (e *internalError) Error() string {
+	return fmt.Sprintf("internal error: %v; please report it (with the command that caused it)", e.v)
+}
+
+// runSafely runs fn, turning a panic into an *internalError: a bug must end
+// with exit 1 and one line, never with Go's exit code 2 (which plan
+// --detailed-exitcode uses for "changes present") and a goroutine dump.
+func runSafely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &internalError{r}
+		}
+	}()
+	return fn()
+}
+
+// handleSignals makes SIGINT and SIGTERM (what CI runners send on cancel)
+// alike. For read-only commands the first cancels everything; for apply and
+// destroy (twoStage) the first stops new actions and waiting (state is
+// saved) and the second cancels the calls in flight. After the last stage a
+// further signal has its default effect, so a stuck process can still be
+// ended. The returned function stops the handling.
+func (g *Globals) handleSignals(twoStage bool) (stop func()) {
+	interrupted := make(chan struct{})
+	hardCtx, hardCancel := context.WithCancel(context.Background())
+	g.interrupted, g.hardStop = interrupted, hardCtx
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		close(interrupted)
+		if !twoStage {
+			signal.Stop(sigs)
+			fmt.Fprintln(g.Stderr, "\nInterrupt received: stopping.")
+			hardCancel()
+			return
+		}
+		fmt.Fprintln(g.Stderr, "\nInterrupt received: no new actions will start, and running ones stop waiting for the cloud; state is saved. Interrupt again to cancel the calls in flight.")
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		signal.Stop(sigs)
+		fmt.Fprintln(g.Stderr, "\nSecond interrupt: cancelling the calls in flight; state is still saved.")
+		hardCancel()
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		hardCancel()
+	}
+}
+
+// wasInterrupted reports whether a signal came.
+func (g *Globals) wasInterrupted() bool {
+	select {
+	case <-g.interrupted:
+		return true
+	default:
+		return false
+	}
+}
+
+// resolveLimits takes --call-timeout and --wait-timeout, else their
+// environment variables, else the defaults.
+func (g *Globals) resolveLimits() (providers.Limits, error) {
+	var l providers.Limits
+	for _, d := range []struct {
+		flag, env string
+		val       time.Duration
+		into      *time.Duration
+	}{
+		{"--call-timeout", "SKYPLAN_CALL_TIMEOUT", g.CallTimeout, &l.CallTimeout},
+		{"--wait-timeout", "SKYPLAN_WAIT_TIMEOUT", g.WaitTimeout, &l.WaitTimeout},
+	} {
+		v := d.val
+		if v == 0 {
+			if raw := g.Getenv(d.env); raw != "" {
+				parsed, err := time.ParseDuration(raw)
+				if err != nil {
+					return l, fmt.Errorf("%s=%q is not a duration (e.g. 30s, 2m)", d.env, raw)
+				}
+				if parsed <= 0 {
+					return l, fmt.Errorf("%s=%q must be positive", d.env, raw)
+				}
+				v = parsed
+			}
+		} else if v < 0 {
+			return l, fmt.Errorf("%s %s must be positive", d.flag, v)
+		}
+		*d.into = v
+	}
+	return l.WithDefaults(), nil
 }
 
 func isTerminal(v any) bool {
@@ -205,8 +329,9 @@ func (g *Globals) Color() bool {
 	return !g.NoColor && g.Getenv("NO_COLOR") == "" && g.StdoutTTY
 }
 
-// Context returns the context commands run under: cancelled on the second
-// interrupt. Use Interrupted to notice the first.
+// Context returns the context commands run under: cancelled on the first
+// interrupt, or for apply and destroy on the second. Use Interrupted to
+// notice the first.
 func (g *Globals) Context() context.Context {
 	if g.hardStop == nil {
 		return context.Background()

@@ -46,6 +46,9 @@ func (c *PlanCmd) Run(g *Globals) error {
 		}
 		return g.lintRefusal(err)
 	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: a plan of what could be seen so far would mislead
+	}
 	if err := renderPlan(g, p, c.Format); err != nil {
 		return err
 	}
@@ -197,6 +200,9 @@ func applyOrDestroy(g *Globals, r applyRun) error {
 			return err
 		}
 	}
+	if g.wasInterrupted() {
+		return fmt.Errorf("%s interrupted before it started; nothing was changed", r.op)
+	}
 	fmt.Fprintln(g.Stdout)
 	res, err := s.Apply(ctx, p, session.ApplyOptions{Parallelism: r.parallelism, Progress: g.Stdout, Stop: g.Interrupted()})
 	var blocked *executor.ErrBlocked
@@ -207,7 +213,14 @@ func applyOrDestroy(g *Globals, r applyRun) error {
 		return err
 	}
 	if err := res.Err(); err != nil {
-		fmt.Fprintf(g.Stdout, "\n%s stopped. State saved to %s (serial %d).\n", strings.ToUpper(r.op[:1])+r.op[1:], s.Backend.Describe(), s.State.Serial)
+		op := strings.ToUpper(r.op[:1]) + r.op[1:]
+		if res.SaveErr != nil {
+			fmt.Fprintf(g.Stdout, "\n%s stopped. Saving the state to %s FAILED: %v\n"+
+				"What this run created carries skyplan's ownership tags: once the backend works again, run plan to see it (or skyplan state rebuild if the state is lost).\n",
+				op, s.Backend.Describe(), res.SaveErr)
+			return err
+		}
+		fmt.Fprintf(g.Stdout, "\n%s stopped. State saved to %s (serial %d).\n", op, s.Backend.Describe(), s.State.Serial)
 		return err
 	}
 	sum := p.Summary
@@ -269,17 +282,35 @@ func allowedReplacements(p *planner.Plan) []string {
 	return out
 }
 
-// confirm asks on a terminal; without one it refuses rather than hang or guess.
+// confirm asks on a terminal; without one it refuses rather than hang or
+// guess. An interrupt while it waits for the answer cancels.
 func confirm(g *Globals, op string) error {
 	if !g.StdinTTY {
 		return fmt.Errorf("%s needs confirmation, but stdin is not a terminal: re-run with --auto-approve, or save a plan with 'skyplan plan -out FILE' and run 'skyplan apply FILE'", op)
 	}
 	fmt.Fprintf(g.Stdout, "\nDo you want to %s these changes? Only 'yes' will be accepted: ", op)
-	answer, err := bufio.NewReader(g.Stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	if f, ok := g.Stdout.(interface{ Flush() error }); ok {
+		f.Flush() // the prompt has no newline
 	}
-	if strings.TrimSpace(answer) != "yes" {
+	type reply struct {
+		answer string
+		err    error
+	}
+	got := make(chan reply, 1)
+	go func() {
+		answer, err := bufio.NewReader(g.Stdin).ReadString('\n')
+		got <- reply{answer, err}
+	}()
+	var r reply
+	select {
+	case r = <-got:
+	case <-g.Interrupted():
+		return fmt.Errorf("%s cancelled; nothing was changed", op)
+	}
+	if r.err != nil && !errors.Is(r.err, io.EOF) {
+		return r.err
+	}
+	if strings.TrimSpace(r.answer) != "yes" {
 		return fmt.Errorf("%s cancelled; nothing was changed", op)
 	}
 	return nil

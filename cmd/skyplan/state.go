@@ -153,10 +153,11 @@ func readState(g *Globals) (*state.State, state.Backend, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := session.Backend(g.Context(), cfg)
+	b, err := session.Backend(g.Context(), cfg, g.limits)
 	if err != nil {
 		return nil, nil, err
 	}
 	st, err := session.LoadState(g.Context(), b, cfg.Workspace)
+	g.protectState(st)
 	return st, b, err
 }

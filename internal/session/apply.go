@@ -18,7 +18,8 @@ type ApplyOptions struct {
 	Parallelism int
 	// Progress receives apply's progress lines.
 	Progress io.Writer
-	// Stop, when closed, lets running actions finish but starts no new ones.
+	// Stop, when closed, starts no new actions, and running ones stop
+	// waiting for the cloud (state keeps what exists so far).
 	Stop <-chan struct{}
 }
 

@@ -40,6 +40,9 @@ type Options struct {
 	// StateOptional reads an unreadable state as empty (lint: it only uses
 	// state for hints, and must run where the state is out of reach).
 	StateOptional bool
+	// Limits bound every call to a cloud or the state backend, and every
+	// long wait (zero: the defaults).
+	Limits providers.Limits
 }
 
 // Session is one locked (or read-only) run.
@@ -55,7 +58,7 @@ type Session struct {
 // Open reads the state (taking the lock first when asked) and builds the
 // providers; it makes no cloud call.
 func Open(ctx context.Context, cfg *spec.Config, opts Options) (*Session, error) {
-	b, err := Backend(ctx, cfg)
+	b, err := Backend(ctx, cfg, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +81,7 @@ func Open(ctx context.Context, cfg *spec.Config, opts Options) (*Session, error)
 	if clouds == nil {
 		clouds = CloudsInUse(cfg, s.State)
 	}
-	if s.Providers, err = providers.NewSet(ctx, cfg, clouds); err != nil {
+	if s.Providers, err = providers.NewSet(ctx, cfg, clouds, opts.Limits); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -89,8 +92,8 @@ func Open(ctx context.Context, cfg *spec.Config, opts Options) (*Session, error)
 func (s *Session) Close() error { return s.unlock() }
 
 // Backend builds the state backend the spec names; a local path is
-// relative to the spec directory.
-func Backend(ctx context.Context, cfg *spec.Config) (state.Backend, error) {
+// relative to the spec directory. limits.CallTimeout bounds remote calls.
+func Backend(ctx context.Context, cfg *spec.Config, limits providers.Limits) (state.Backend, error) {
 	a := cfg.Backend.Attrs
 	switch cfg.Backend.Type {
 	case "", "local":
@@ -103,9 +106,9 @@ func Backend(ctx context.Context, cfg *spec.Config) (state.Backend, error) {
 		}
 		return state.NewLocal(p), nil
 	case "s3":
-		return state.NewS3(ctx, a["bucket"], a["key"], a["region"])
+		return state.NewS3(ctx, a["bucket"], a["key"], a["region"], state.RemoteOptions{CallTimeout: limits.CallTimeout})
 	case "gcs":
-		return state.NewGCS(ctx, a["bucket"], a["prefix"])
+		return state.NewGCS(ctx, a["bucket"], a["prefix"], state.RemoteOptions{CallTimeout: limits.CallTimeout})
 	}
 	return nil, fmt.Errorf("backend %q is not supported; use local, s3 or gcs", cfg.Backend.Type)
 }

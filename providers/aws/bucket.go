@@ -338,11 +338,11 @@ func (p *Provider) observeBuckets(ctx context.Context, workspace string) ([]*sta
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, b := range buckets {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			r, err := p.observeBucket(gctx, b, region, workspace)
 			found[i] = r
 			return err
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/skyplan/skyplan/internal/deadline"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 )
-
-// checkAttempts keeps Check quick when an endpoint is down.
-const checkAttempts = 2
 
 // Check proves each declared capability with the cheapest call that needs
 // it: compute with DescribeAvailabilityZones, storage with ListBuckets.
@@ -39,10 +38,14 @@ func (p *Provider) Check(ctx context.Context) []providers.CapabilityStatus {
 		return fail(fmt.Sprintf("no AWS credentials found%s (checked the environment, shared config and credentials files, SSO and instance roles): %v",
 			p.profileNote(), err))
 	}
+	// Concurrently, so a hanging endpoint costs one call timeout, not one per capability.
 	region := p.defaultRegion(ctx)
-	for _, c := range caps {
-		out = append(out, p.checkCapability(ctx, c, region))
+	out = make([]providers.CapabilityStatus, len(caps))
+	var wg sync.WaitGroup
+	for i, c := range caps {
+		wg.Go(func() { out[i] = p.checkCapability(ctx, c, region) })
 	}
+	wg.Wait()
 	return out
 }
 
@@ -52,8 +55,7 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 	case spec.CapCompute:
 		client, err := p.ec2Client(ctx, region)
 		if err == nil {
-			_, err = client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{},
-				func(o *ec2.Options) { o.RetryMaxAttempts = checkAttempts })
+			_, err = client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 		}
 		if err != nil {
 			st.Reason = "compute: " + p.explain(ctx, err, "ec2", region, "DescribeAvailabilityZones")
@@ -63,8 +65,7 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 	case spec.CapStorage:
 		client, err := p.s3Client(ctx, region)
 		if err == nil {
-			_, err = client.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: awssdk.Int32(1)},
-				func(o *s3.Options) { o.RetryMaxAttempts = checkAttempts })
+			_, err = client.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: awssdk.Int32(1)})
 		}
 		if err != nil {
 			st.Reason = "storage: " + p.explain(ctx, err, "s3", region, "ListBuckets")
@@ -79,6 +80,10 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 
 // explain turns a failed check call into a reason a person can act on.
 func (p *Provider) explain(ctx context.Context, err error, service, region, op string) string {
+	var te *deadline.TimeoutError
+	if errors.As(err, &te) {
+		return te.Error()
+	}
 	var send *smithyhttp.RequestSendError
 	if errors.As(err, &send) {
 		return fmt.Sprintf("endpoint %s unreachable: %v", p.endpointName(ctx, service, region), send.Err)

@@ -2,8 +2,14 @@ package aws
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skyplan/skyplan/internal/emulator"
 	"github.com/skyplan/skyplan/providers"
@@ -90,6 +96,56 @@ func TestCheckNeverPrintsSecrets(t *testing.T) {
 	for _, s := range newProvider(t, "ws", nil).Check(testCtx(t)) {
 		if strings.Contains(s.Reason, secret) || strings.Contains(s.Reason, "testing") {
 			t.Errorf("%s reason leaks credentials: %q", s.Capability, s.Reason)
+		}
+	}
+}
+
+// An endpoint that accepts and never answers fails Check and Observe within
+// about one call timeout, naming the endpoint; the timed-out calls are not
+// retried.
+func TestHangingEndpointFailsWithinTheCallTimeout(t *testing.T) {
+	needMoto(t)
+	u := emulator.UnresponsiveForTest(t)
+	t.Setenv("AWS_ENDPOINT_URL", u.URL)
+	p := newProvider(t, "ws", nil)
+	p.callTimeout = 300 * time.Millisecond
+	want := "endpoint " + u.URL + " did not answer within 300ms"
+	for _, s := range p.Check(testCtx(t)) {
+		if s.OK || !strings.Contains(s.Reason, want) {
+			t.Errorf("%s: %+v; want %q", s.Capability, s, want)
+		}
+	}
+	if n := len(u.Accepted); n != 2 {
+		t.Errorf("Check made %d connections, want 2 (one per capability, no retry of a timeout)", n)
+	}
+	_, err := p.Observe(testCtx(t), providers.ObserveRequest{Workspace: "ws", Resources: []providers.ResourceHint{
+		{Address: "cluster.c", Type: spec.TypeCluster, Attrs: map[string]any{"region": "us-east-1"}}}})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Observe: %v; want %q", err, want)
+	}
+}
+
+// A 500 answer is retried, in checks too: two in a row leave a capability usable.
+func TestCheckRetriesServerErrors(t *testing.T) {
+	needMoto(t)
+	target, err := url.Parse(moto.Env()["AWS_ENDPOINT_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var failed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failed.Add(1) <= 4 { // the first two calls of each of the two checks, at worst
+			http.Error(w, "injected", http.StatusInternalServerError)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	for _, s := range newProvider(t, "ws", nil).Check(testCtx(t)) {
+		if !s.OK {
+			t.Errorf("%s after injected 500s: %+v; want OK", s.Capability, s)
 		}
 	}
 }

@@ -192,8 +192,10 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		w := ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
 			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
 		})
-		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: waiting}, p.waitTimeout); err != nil {
-			launchErr = errors.Join(launchErr, wrapErr(req.Address, "waiting for "+strings.Join(waiting, ", ")+" to run", s.region, err))
+		if err := p.waitFor(ctx, req.Address, s.region, "waiting for "+strings.Join(waiting, ", ")+" to run", func(ctx context.Context, maxWait time.Duration) error {
+			return w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: waiting}, maxWait)
+		}); err != nil {
+			launchErr = errors.Join(launchErr, err)
 		}
 	}
 	// Report what really runs now, by ID: tag filters can lag just after launch.
@@ -231,8 +233,10 @@ func (p *Provider) startStopped(ctx context.Context, client *ec2.Client, req pro
 		w := ec2.NewInstanceStoppedWaiter(client, func(o *ec2.InstanceStoppedWaiterOptions) {
 			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
 		})
-		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: stopping}, p.waitTimeout); err != nil {
-			return nil, wrapErr(req.Address, "waiting for "+strings.Join(stopping, ", ")+" to stop", region, err)
+		if err := p.waitFor(ctx, req.Address, region, "waiting for "+strings.Join(stopping, ", ")+" to stop", func(ctx context.Context, maxWait time.Duration) error {
+			return w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: stopping}, maxWait)
+		}); err != nil {
+			return nil, err
 		}
 	}
 	if len(ids) == 0 {
@@ -657,10 +661,9 @@ func (p *Provider) terminate(ctx context.Context, client *ec2.Client, addr, regi
 			return base(ctx, in, out, err)
 		}
 	})
-	if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, p.waitTimeout); err != nil {
-		return wrapErr(addr, "waiting for "+strings.Join(ids, ", ")+" to terminate", region, err)
-	}
-	return nil
+	return p.waitFor(ctx, addr, region, "waiting for "+strings.Join(ids, ", ")+" to terminate", func(ctx context.Context, maxWait time.Duration) error {
+		return w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, maxWait)
+	})
 }
 
 // priorRegion is where prior attributes say a cluster lives.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/skyplan/skyplan/internal/deadline"
 )
 
 // opError names the resource, the AWS call and the region of a failed call,
@@ -36,8 +38,13 @@ func wrapErr(addr, op, region string, err error) error {
 	return &opError{Address: addr, Op: op, Region: region, Err: err}
 }
 
-// describeErr gives "Code: message" for AWS API errors, else the error text.
+// describeErr gives "Code: message" for AWS API errors, the endpoint for
+// calls that got no answer, else the error text.
 func describeErr(err error) string {
+	var te *deadline.TimeoutError
+	if errors.As(err, &te) {
+		return te.Error()
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		if msg := api.ErrorMessage(); msg != "" {

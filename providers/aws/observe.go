@@ -45,19 +45,19 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 	g, gctx := errgroup.WithContext(ctx)
 	if scanCompute {
 		for _, region := range regions {
-			g.Go(func() error {
+			g.Go(providers.Safely(func() error {
 				rs, err := p.observeInstances(gctx, region, ws)
 				add(rs)
 				return err
-			})
+			}))
 		}
 	}
 	if scanStorage {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			rs, err := p.observeBuckets(gctx, ws)
 			add(rs)
 			return err
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/skyplan/skyplan/internal/deadline"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
@@ -46,7 +47,8 @@ type Provider struct {
 
 	// extraLoadOptions lets tests add SDK options (e.g. a call-counting middleware).
 	extraLoadOptions []func(*config.LoadOptions) error
-	// waitTimeout bounds the running/terminated waiters.
+	// callTimeout bounds one HTTP request attempt; waitTimeout one waiter.
+	callTimeout time.Duration
 	waitTimeout time.Duration
 
 	cfgOnce sync.Once
@@ -75,11 +77,13 @@ func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
 			return nil, fmt.Errorf(`cloud "aws": regions must not contain an empty string`)
 		}
 	}
+	limits := cfg.Limits.WithDefaults()
 	return &Provider{
 		cloud:       cloud,
 		workspace:   cfg.Workspace,
 		profile:     cloud.String("profile"),
-		waitTimeout: 15 * time.Minute,
+		callTimeout: limits.CallTimeout,
+		waitTimeout: limits.WaitTimeout,
 		ec2s:        map[string]*ec2.Client{},
 		s3s:         map[string]*s3.Client{},
 		images:      map[string]imageChoice{},
@@ -96,7 +100,7 @@ func (p *Provider) awsConfig(ctx context.Context) (awssdk.Config, error) {
 			opts = append(opts, config.WithSharedConfigProfile(p.profile))
 		}
 		opts = append(opts, p.extraLoadOptions...)
-		p.cfg, p.cfgErr = config.LoadDefaultConfig(ctx, opts...)
+		p.cfg, p.cfgErr = deadline.LoadAWSConfig(ctx, p.callTimeout, opts...)
 		if p.cfgErr != nil {
 			p.cfgErr = fmt.Errorf("loading AWS configuration%s: %w", p.profileNote(), p.cfgErr)
 		}
@@ -152,6 +156,8 @@ func (p *Provider) s3Client(ctx context.Context, region string) (*s3.Client, err
 	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.Region = region
 		o.UsePathStyle = pathStyle
+		// Emulators send no checksums; the SDK would log a DEBUG line per read.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	p.s3s[region] = c
 	return c, nil

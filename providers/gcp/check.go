@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/api/iterator"
@@ -19,29 +20,41 @@ const checkTimeout = 30 * time.Second
 // (and the TPU API with locations.list, reported alongside), storage with a
 // bucket list. Each answers on its own, so storage-only credentials leave
 // storage usable.
+// The probes run concurrently, so a hanging endpoint costs one call timeout.
 func (p *Provider) Check(ctx context.Context) []providers.CapabilityStatus {
-	return []providers.CapabilityStatus{p.checkCompute(ctx), p.checkStorage(ctx)}
+	out := make([]providers.CapabilityStatus, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { out[0] = p.checkCompute(ctx) })
+	wg.Go(func() { out[1] = p.checkStorage(ctx) })
+	wg.Wait()
+	return out
 }
 
 func (p *Provider) checkCompute(ctx context.Context) providers.CapabilityStatus {
 	st := providers.CapabilityStatus{Capability: spec.CapCompute}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
+	var tpuErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tsvc, err := p.tpuClient(ctx)
+		if err == nil {
+			_, err = tsvc.Projects.Locations.List("projects/" + p.project).PageSize(1).Context(ctx).Do()
+		}
+		tpuErr = err
+	})
 	svc, err := p.computeClient(ctx)
 	if err == nil {
 		_, err = svc.Zones.List(p.project).MaxResults(1).Context(ctx).Do()
 	}
+	wg.Wait()
 	if err != nil {
 		st.Reason = fmt.Sprintf("Compute Engine in project %s: %s", p.project, describe(err, p.endpointFor("compute")))
 		return st
 	}
 	st.OK = true
 	st.Reason = fmt.Sprintf("Compute Engine zones.list in project %s works", p.project)
-	tsvc, err := p.tpuClient(ctx)
-	if err == nil {
-		_, err = tsvc.Projects.Locations.List("projects/" + p.project).PageSize(1).Context(ctx).Do()
-	}
-	if err != nil {
+	if err := tpuErr; err != nil {
 		st.Reason += fmt.Sprintf("; Cloud TPU API fails, so TPU clusters cannot be created: %s", describe(err, p.endpointFor("tpu")))
 	} else {
 		st.Reason += "; Cloud TPU API works"

@@ -5,7 +5,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/skyplan/skyplan/internal/emulator"
 	"github.com/skyplan/skyplan/internal/gcpfake"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
@@ -158,5 +160,30 @@ func TestStorageEndpointFromCloudBlock(t *testing.T) {
 	apply(t, p, providers.OpCreate, "bucket.jobs", bucketAttrs("via-endpoint"), nil)
 	if !e.gcs.BucketExists("via-endpoint") {
 		t.Error("bucket not created through endpoints.storage")
+	}
+}
+
+// Endpoints that accept and never answer fail Check and Observe within
+// about one call timeout, naming the endpoint, and are not retried.
+func TestHangingEndpointsFailWithinTheCallTimeout(t *testing.T) {
+	newEnv(t)
+	u := emulator.UnresponsiveForTest(t)
+	t.Setenv("STORAGE_EMULATOR_HOST", "")
+	e := &env{}
+	p := e.provider(t, "prod", map[string]any{"endpoints": map[string]string{"compute": u.URL, "tpu": u.URL, "storage": u.URL}})
+	p.callTimeout = 300 * time.Millisecond
+	want := "endpoint " + u.URL + " did not answer within 300ms"
+	for _, s := range p.Check(context.Background()) {
+		if s.OK || !strings.Contains(s.Reason, want) {
+			t.Errorf("%s: %+v; want %q", s.Capability, s, want)
+		}
+	}
+	if n := len(u.Accepted); n != 3 {
+		t.Errorf("Check made %d connections, want 3 (zones, TPU locations, buckets; no retry of a timeout)", n)
+	}
+	_, err := p.Observe(context.Background(), providers.ObserveRequest{Workspace: "prod", Resources: []providers.ResourceHint{
+		{Address: "cluster.c", Type: spec.TypeCluster, Attrs: gceCluster(1)}}})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Observe: %v; want %q", err, want)
 	}
 }

@@ -15,6 +15,9 @@ import (
 	compute "google.golang.org/api/compute/v1"
 	"google.golang.org/api/googleapi"
 	tpu "google.golang.org/api/tpu/v2"
+
+	"github.com/skyplan/skyplan/internal/deadline"
+	"github.com/skyplan/skyplan/providers"
 )
 
 // retry runs call, retrying answers 429 and 5xx with backoff (gax's own
@@ -57,6 +60,10 @@ func describe(err error, endpoint string) string {
 	}
 	if errors.Is(err, errNoCredentials) {
 		return err.Error()
+	}
+	var te *deadline.TimeoutError
+	if errors.As(err, &te) {
+		return te.Error()
 	}
 	var ae *apierror.APIError
 	if errors.As(err, &ae) && ae.Reason() == "SERVICE_DISABLED" {
@@ -150,30 +157,32 @@ func (e *OperationError) Error() string {
 	return msg
 }
 
+// zoneOpWaitAnswer is how long zoneOperations.wait may hold a call open
+// before it answers (the API's own bound is two minutes).
+const zoneOpWaitAnswer = 2 * time.Minute
+
 // waitZoneOp polls a zonal operation with zoneOperations.wait until it is
-// DONE, and returns its error, if any, as an *OperationError.
+// DONE, within the wait timeout and the run's StopWaiting, and returns its
+// error, if any, as an *OperationError.
 func (p *Provider) waitZoneOp(ctx context.Context, svc *compute.Service, zone string, op *compute.Operation) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opTimeout)
-	defer cancel()
+	w, ctx := providers.BeginWait(ctx, p.opTimeout)
+	defer w.End()
+	// A long poll: the call timeout counts from when the API should answer.
+	pollCtx := deadline.WithCallTimeout(ctx, zoneOpWaitAnswer+p.callTimeout)
 	bo := p.backoff
 	for op.Status != "DONE" {
-		err := p.retry(ctx, func(ctx context.Context) error {
+		err := p.retry(pollCtx, func(ctx context.Context) error {
 			next, err := svc.ZoneOperations.Wait(p.project, zone, op.Name).Context(ctx).Do()
 			if err == nil {
 				op = next
 			}
 			return err
 		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("operation %s did not finish within %s", op.Name, p.opTimeout)
-			}
-			return fmt.Errorf("waiting for operation %s: %s", op.Name, describe(err, p.endpointFor("compute")))
+		if err == nil && op.Status != "DONE" {
+			err = gax.Sleep(ctx, bo.Pause())
 		}
-		if op.Status != "DONE" {
-			if err := gax.Sleep(ctx, bo.Pause()); err != nil {
-				return fmt.Errorf("operation %s did not finish within %s", op.Name, p.opTimeout)
-			}
+		if err != nil {
+			return w.Err("waiting for operation "+op.Name, &describedError{msg: describe(err, p.endpointFor("compute")), err: err})
 		}
 	}
 	if op.Error != nil && len(op.Error.Errors) > 0 {
@@ -200,25 +209,22 @@ var rpcCodes = map[int64]string{
 
 // waitTPUOp polls a TPU long-running operation until done.
 func (p *Provider) waitTPUOp(ctx context.Context, svc *tpu.Service, op *tpu.Operation) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opTimeout)
-	defer cancel()
+	w, ctx := providers.BeginWait(ctx, p.opTimeout)
+	defer w.End()
 	bo := p.backoff
 	for !op.Done {
-		if err := gax.Sleep(ctx, bo.Pause()); err != nil {
-			return fmt.Errorf("operation %s did not finish within %s", op.Name, p.opTimeout)
+		err := gax.Sleep(ctx, bo.Pause())
+		if err == nil {
+			err = p.retry(ctx, func(ctx context.Context) error {
+				next, err := svc.Projects.Locations.Operations.Get(op.Name).Context(ctx).Do()
+				if err == nil {
+					op = next
+				}
+				return err
+			})
 		}
-		err := p.retry(ctx, func(ctx context.Context) error {
-			next, err := svc.Projects.Locations.Operations.Get(op.Name).Context(ctx).Do()
-			if err == nil {
-				op = next
-			}
-			return err
-		})
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("operation %s did not finish within %s", op.Name, p.opTimeout)
-			}
-			return fmt.Errorf("waiting for operation %s: %s", op.Name, describe(err, p.endpointFor("tpu")))
+			return w.Err("waiting for operation "+op.Name, &describedError{msg: describe(err, p.endpointFor("tpu")), err: err})
 		}
 	}
 	if op.Error != nil {

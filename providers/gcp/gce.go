@@ -337,9 +337,10 @@ func (p *Provider) restartInstance(ctx context.Context, svc *compute.Service, re
 // suspending, within the operation timeout, and returns its status.
 func (p *Provider) waitSettled(ctx context.Context, svc *compute.Service, s *gceSpec, name string) (string, error) {
 	what := fmt.Sprintf("waiting for instance %s in zone %s to finish stopping or suspending", name, s.zone)
-	ctx, cancel := context.WithTimeout(ctx, p.opTimeout)
-	defer cancel()
+	w, ctx := providers.BeginWait(ctx, p.opTimeout)
+	defer w.End()
 	bo := p.backoff
+	status := "unknown"
 	for {
 		var inst *compute.Instance
 		err := p.retry(ctx, func(ctx context.Context) error {
@@ -347,17 +348,16 @@ func (p *Provider) waitSettled(ctx context.Context, svc *compute.Service, s *gce
 			inst, err = svc.Instances.Get(p.project, s.zone, name).Context(ctx).Do()
 			return err
 		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", fmt.Errorf("%s: %s (project %s): not settled within %s", s.address, what, p.project, p.opTimeout)
+		if err == nil {
+			status = inst.Status
+			if !slices.Contains(stoppingStatuses, status) && !slices.Contains(suspendingStatuses, status) {
+				return status, nil
 			}
-			return "", p.apiError(s.address, what, "compute", err)
+			err = gax.Sleep(ctx, bo.Pause())
 		}
-		if !slices.Contains(stoppingStatuses, inst.Status) && !slices.Contains(suspendingStatuses, inst.Status) {
-			return inst.Status, nil
-		}
-		if err := gax.Sleep(ctx, bo.Pause()); err != nil {
-			return "", fmt.Errorf("%s: %s (project %s): still %s after %s", s.address, what, p.project, inst.Status, p.opTimeout)
+		if err != nil {
+			reason := &describedError{msg: describe(err, p.endpointFor("compute")), err: err}
+			return "", fmt.Errorf("%s: %s (project %s): last seen %s: %w", s.address, what, p.project, status, w.Err("", reason))
 		}
 	}
 }
@@ -371,14 +371,14 @@ func (p *Provider) forEach(ctx context.Context, items []string, fn func(context.
 	)
 	g.SetLimit(max(p.parallel, 1))
 	for _, it := range items {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			if err := fn(ctx, it); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
 			return nil
-		})
+		}))
 	}
 	g.Wait()
 	return errors.Join(errs...)

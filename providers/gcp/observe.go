@@ -59,14 +59,14 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 	}
 	var g errgroup.Group
 	if plan.gce {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			rs, err := p.observeGCE(ctx, ws, plan)
 			add(rs...)
 			return tolerate(plan.gceNeeded, err)
-		})
+		}))
 	}
 	if plan.tpu {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			rs, err := p.observeTPU(ctx, ws, plan)
 			add(rs...)
 			if !plan.tpuNeeded {
@@ -75,14 +75,14 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([
 				return nil
 			}
 			return err
-		})
+		}))
 	}
 	if plan.storage {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			rs, err := p.observeBuckets(ctx, ws, plan)
 			add(rs...)
 			return tolerate(plan.storageNeeded, err)
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/api/option"
 	tpu "google.golang.org/api/tpu/v2"
 
+	"github.com/skyplan/skyplan/internal/deadline"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
@@ -55,8 +56,10 @@ type Provider struct {
 	cloud     *spec.Cloud
 	endpoints map[string]string // compute, tpu, storage: normalised base URLs or ""
 
-	// opTimeout bounds waiting for one long-running operation.
-	opTimeout time.Duration
+	// callTimeout bounds one HTTP request attempt; opTimeout one wait for a
+	// long-running operation or an instance to settle.
+	callTimeout time.Duration
+	opTimeout   time.Duration
 	// backoff paces operation polls and retries of 429/5xx answers.
 	backoff gax.Backoff
 	// maxRetries bounds retries of one call.
@@ -105,15 +108,17 @@ func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
 		}
 		eps[k] = ep
 	}
+	limits := cfg.Limits.WithDefaults()
 	return &Provider{
-		project:    project,
-		workspace:  cfg.Workspace,
-		cloud:      cloud,
-		endpoints:  eps,
-		opTimeout:  20 * time.Minute,
-		backoff:    gax.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Multiplier: 1.6},
-		maxRetries: 6,
-		parallel:   8,
+		project:     project,
+		workspace:   cfg.Workspace,
+		cloud:       cloud,
+		endpoints:   eps,
+		callTimeout: limits.CallTimeout,
+		opTimeout:   limits.WaitTimeout,
+		backoff:     gax.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Multiplier: 1.6},
+		maxRetries:  6,
+		parallel:    8,
 	}, nil
 }
 
@@ -182,8 +187,9 @@ func isLoopback(endpoint string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// clientOptions builds the options for one API's client.
-func (p *Provider) clientOptions(endpoint string) ([]option.ClientOption, error) {
+// clientOptions builds the options for one API's client: its endpoint,
+// its credentials and an HTTP client whose calls the call timeout bounds.
+func (p *Provider) clientOptions(ctx context.Context, endpoint string) ([]option.ClientOption, error) {
 	var opts []option.ClientOption
 	if endpoint != "" {
 		opts = append(opts, option.WithEndpoint(endpoint))
@@ -195,7 +201,7 @@ func (p *Provider) clientOptions(endpoint string) ([]option.ClientOption, error)
 	case !credentialsConfigured():
 		return nil, errNoCredentials
 	}
-	return opts, nil
+	return deadline.GoogleOptions(ctx, p.callTimeout, opts...)
 }
 
 func (p *Provider) computeClient(ctx context.Context) (*compute.Service, error) {
@@ -204,7 +210,7 @@ func (p *Provider) computeClient(ctx context.Context) (*compute.Service, error) 
 	if p.computeSvc != nil {
 		return p.computeSvc, nil
 	}
-	opts, err := p.clientOptions(p.endpoints["compute"])
+	opts, err := p.clientOptions(ctx, p.endpoints["compute"])
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +228,7 @@ func (p *Provider) tpuClient(ctx context.Context) (*tpu.Service, error) {
 	if p.tpuSvc != nil {
 		return p.tpuSvc, nil
 	}
-	opts, err := p.clientOptions(p.endpoints["tpu"])
+	opts, err := p.clientOptions(ctx, p.endpoints["tpu"])
 	if err != nil {
 		return nil, err
 	}
@@ -241,26 +247,21 @@ func (p *Provider) storageClient(ctx context.Context) (*storage.Client, error) {
 		return p.gcs, nil
 	}
 	var opts []option.ClientOption
-	// Under STORAGE_EMULATOR_HOST the client sets its endpoint and drops auth itself.
-	if os.Getenv("STORAGE_EMULATOR_HOST") == "" {
-		var err error
-		if opts, err = p.clientOptions(p.endpoints["storage"]); err != nil {
-			return nil, err
-		}
+	var err error
+	// Under STORAGE_EMULATOR_HOST the client sets its endpoint itself.
+	if os.Getenv("STORAGE_EMULATOR_HOST") != "" {
+		opts, err = deadline.GoogleOptions(ctx, p.callTimeout, option.WithoutAuthentication())
+	} else {
+		opts, err = p.clientOptions(ctx, p.endpoints["storage"])
+	}
+	if err != nil {
+		return nil, err
 	}
 	c, err := storage.NewClient(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("storage client: %w", err)
 	}
-	// A refused connection or unknown host means a wrong endpoint or an
-	// emulator that is down: say so at once instead of retrying for minutes.
-	c.SetRetry(storage.WithErrorFunc(func(err error) bool {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return false
-		}
-		return storage.ShouldRetry(err) && !strings.Contains(err.Error(), "connection refused")
-	}))
+	c.SetRetry(storage.WithErrorFunc(deadline.RetryStorage))
 	p.gcs = c
 	return c, nil
 }

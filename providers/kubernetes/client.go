@@ -2,7 +2,11 @@ package kubernetes
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"time"
+
+	"github.com/skyplan/skyplan/internal/deadline"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -24,6 +28,8 @@ type ClientOptions struct {
 	// API Priority and Fairness still protects the server.
 	QPS   float32
 	Burst int
+	// CallTimeout bounds each request (0: deadline.DefaultCallTimeout).
+	CallTimeout time.Duration
 }
 
 // RESTConfig resolves the options through client-go's loading rules, so
@@ -53,6 +59,9 @@ func (o ClientOptions) RESTConfig() (*rest.Config, error) {
 		cfg.Burst = 1000
 	}
 	cfg.UserAgent = "skyplan"
+	// An API server that accepts and never answers fails within the call
+	// timeout, naming it. (No watches: nothing here holds a call open.)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return deadline.Transport(rt, o.CallTimeout) })
 	return cfg, nil
 }
 

@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/skyplan/skyplan/providers"
 )
 
 // LabelPolicy decides which GPU label each node gets: a gpu_label_policy's
@@ -333,7 +335,7 @@ func (l *Labeler) Apply(ctx context.Context, nodes []*corev1.Node, p LabelPolicy
 	var g errgroup.Group
 	g.SetLimit(par)
 	for _, n := range work {
-		g.Go(func() error {
+		g.Go(providers.Safely(func() error {
 			want, wanted := desired[n.Name]
 			owned, patched, err := l.reconcile(ctx, n, p, want, wanted)
 			mu.Lock()
@@ -352,7 +354,7 @@ func (l *Labeler) Apply(ctx context.Context, nodes []*corev1.Node, p LabelPolicy
 				l.Progress(fmt.Sprintf("%d/%d nodes done", done, len(work)))
 			}
 			return nil
-		})
+		}))
 	}
 	_ = g.Wait()
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })

@@ -69,7 +69,7 @@ const snapshotTTL = time.Minute
 // New builds the provider from the cloud block's kubeconfig and context; it
 // makes no network call.
 func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
-	opts := ClientOptions{Kubeconfig: cfg.Cloud.String("kubeconfig"), Context: cfg.Cloud.String("context")}
+	opts := ClientOptions{Kubeconfig: cfg.Cloud.String("kubeconfig"), Context: cfg.Cloud.String("context"), CallTimeout: cfg.Limits.WithDefaults().CallTimeout}
 	return &Provider{opts: opts, workspace: cfg.Workspace, describe: describeContext(opts.Context)}, nil
 }
 
