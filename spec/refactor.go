@@ -86,11 +86,6 @@ func (l *loader) decodeRefactors(moved, imports []*hcl.Block) hcl.Diagnostics {
 			l.cfg.Moved = append(l.cfg.Moved, Moved{From: from, To: to, Range: b.DefRange})
 		}
 	}
-	for _, m := range l.cfg.Moved {
-		if rng, chained := seenTo[m.From]; chained {
-			errAt(m.Range, "Chained moves", fmt.Sprintf("%s is the target of the move at %s and the source of this one; move straight to the final address.", m.From, rng))
-		}
-	}
 	importedTo := map[string]hcl.Range{}
 	for _, b := range imports {
 		content, d := b.Body.Content(importSchema)

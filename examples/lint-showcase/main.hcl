@@ -8,7 +8,7 @@ skyplan {
 
 # Compute only: an AWS bucket a controller uses trips SP-CLOUD-004.
 cloud "aws" {
-  regions      = ["us-east-1"]
+  regions      = ["us-east-1", "eu-south-1"]
   capabilities = ["compute"]
 }
 

@@ -36,7 +36,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 const clouds = `
 cloud "aws" {
-  regions      = ["us-east-1"]
+  regions      = ["us-east-1", "eu-south-1"]
   capabilities = ["compute", "storage"]
 }
 cloud "gcp" {
