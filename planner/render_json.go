@@ -25,6 +25,8 @@ type jsonPlan struct {
 	Targets       []string     `json:"targets"`
 	Cost          *PlanCost    `json:"cost"`
 	Changes       []jsonChange `json:"changes"`
+	// Foreign are objects of the workspace that are not this state's.
+	Foreign []Foreign `json:"foreign"`
 }
 
 type jsonLint struct {
@@ -49,6 +51,12 @@ type jsonChange struct {
 	StateOnly         bool           `json:"state_only"`
 	Sensitive         []string       `json:"sensitive_attributes"`
 	Cost              *Cost          `json:"cost"`
+	MovedFrom         string         `json:"moved_from,omitempty"`
+	ImportID          string         `json:"import_id,omitempty"`
+	// Adopt: found by its tags, missing from the state file; apply records it.
+	Adopt bool `json:"adopt"`
+	// ClaimLegacy: made before state identity; apply tags it with this state's.
+	ClaimLegacy bool `json:"claim_legacy"`
 }
 
 type jsonPrior struct {
@@ -72,12 +80,14 @@ func publicJSON(p *Plan) jsonPlan {
 		SpecHash: p.SpecHash, Destroy: p.Destroy, Complete: p.Complete(), Gaps: nonNil(p.Gaps),
 		Lint:    jsonLint{Skipped: p.LintSkipped, Errors: p.LintErrors(), Findings: nonNil(p.Findings)},
 		Summary: p.Summary, Targets: nonNil(p.Targets), Cost: p.Cost, Changes: make([]jsonChange, 0, len(p.Changes)),
+		Foreign: nonNil(p.Foreign),
 	}
 	for _, c := range p.Changes {
 		jc := jsonChange{
 			Address: c.Address, Type: c.Type, Cloud: c.Cloud, Action: c.Action, Reason: c.Why(),
 			Attributes: nonNil(c.Attrs), Notes: nonNil(c.Notes), DependsOn: nonNil(c.DependsOn), Blocked: c.Blocked,
 			After: c.After, ResourceDependsOn: nonNil(c.ResourceDependsOn), StateOnly: c.StateOnly, Sensitive: nonNil(c.Sensitive),
+			MovedFrom: c.MovedFrom, ImportID: c.ImportID, Adopt: c.Adopt, ClaimLegacy: c.ClaimLegacy,
 			Cost: c.Cost,
 		}
 		if c.Prior != nil {
