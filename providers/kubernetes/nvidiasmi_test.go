@@ -35,6 +35,8 @@ func TestDetectGPUsOnRealFixtures(t *testing.T) {
 	}{
 		{"nvidia-smi-query-h100.csv", GPUDetection{Accelerator: "H100", LabelValue: "h100", Count: 1, MemoryMiB: 81559, GPUName: "NVIDIA H100 80GB HBM3"}},
 		{"nvidia-smi-query-h200.csv", GPUDetection{Accelerator: "H200", LabelValue: "h200", Count: 1, MemoryMiB: 143771, GPUName: "NVIDIA H200"}},
+		// detect-gpu's own query, captured on a live H200 node.
+		{"nvidia-smi-query-noheader-h200-live.csv", GPUDetection{Accelerator: "H200", LabelValue: "h200", Count: 1, MemoryMiB: 143771, GPUName: "NVIDIA H200"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
