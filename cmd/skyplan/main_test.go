@@ -118,6 +118,7 @@ func TestScripts(t *testing.T) {
 			"s3tag":       cmdS3Tag,
 			"s3put":       cmdS3Put,
 			"ec2stop":     cmdEC2Stop,
+			"ec2kill":     cmdEC2Kill,
 			"s3bucket":    cmdS3Bucket,
 			"s3object":    cmdS3Object,
 			"copyexample": cmdCopyExample,
@@ -321,6 +322,32 @@ func cmdS3Put(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
 	_, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1]), Body: strings.NewReader(args[2])})
+	ts.Check(err)
+}
+
+// cmdEC2Kill terminates, from outside skyplan, the instance holding one
+// node of a workspace: ec2kill WORKSPACE REGION NODE_INDEX.
+func cmdEC2Kill(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: ec2kill WORKSPACE REGION NODE_INDEX")
+	}
+	client := ec2.NewFromConfig(awsConfig(ts, args[1]))
+	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:skyplan-workspace"), Values: []string{args[0]}},
+		{Name: aws.String("tag:skyplan-node-index"), Values: []string{args[2]}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
+	}})
+	ts.Check(err)
+	var ids []string
+	for _, r := range out.Reservations {
+		for _, inst := range r.Instances {
+			ids = append(ids, aws.ToString(inst.InstanceId))
+		}
+	}
+	if len(ids) != 1 {
+		ts.Fatalf("workspace %s has %d live instance(s) for node %s, want 1", args[0], len(ids), args[2])
+	}
+	_, err = client.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: ids})
 	ts.Check(err)
 }
 
