@@ -96,6 +96,7 @@ func exitCode(code int) error { return &exitError{code: code} }
 // Terraform users type with one dash (README lists them).
 var singleDashFlags = []string{"auto-approve", "check", "chdir", "destroy", "detailed-exitcode", "help", "no-color",
 	"out", "parallelism", "target", "var", "var-file", "format", "call-timeout", "wait-timeout"}
+
 // twoStageCommands change clouds: the first interrupt lets what runs stop
 // cleanly (no new action, no more waiting, state saved), the second cancels
 // the calls in flight. Every other command stops at the first.
