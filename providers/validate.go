@@ -69,6 +69,13 @@ func Refuse(addr string, problems []Problem) error {
 	return Refused(fmt.Errorf("%s: %s", addr, strings.Join(msgs, "; ")))
 }
 
+// BucketNameProblem is a bucket name one of a cloud's naming rules (msg)
+// rejects, with a name valid on both clouds as the fix.
+func BucketNameProblem(cloud, name, msg string) Problem {
+	return Problem{Rule: RuleBucketName, Attr: "name", Message: fmt.Sprintf("bucket name %q is invalid on %s: %s", name, cloud, msg),
+		Fix: fmt.Sprintf("name = %q", SuggestBucketName(name))}
+}
+
 // SuggestBucketName proposes a name valid on both S3 and GCS.
 func SuggestBucketName(n string) string {
 	var b strings.Builder

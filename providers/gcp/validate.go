@@ -22,9 +22,7 @@ func Validate(typ string, attrs state.Attrs) []providers.Problem {
 	if typ == spec.TypeBucket {
 		if name := attrs.String("name"); name != "" {
 			if msg := gcsNameProblem(name); msg != "" {
-				out = append(out, providers.Problem{Rule: providers.RuleBucketName, Attr: "name",
-					Message: fmt.Sprintf("bucket name %q is invalid on gcp: %s", name, msg),
-					Fix:     fmt.Sprintf("name = %q", providers.SuggestBucketName(name))})
+				out = append(out, providers.BucketNameProblem(CloudName, name, msg))
 			}
 		}
 	}
