@@ -20,7 +20,6 @@ import (
 	"github.com/skyplan/skyplan/internal/catalog"
 	"github.com/skyplan/skyplan/internal/session"
 	"github.com/skyplan/skyplan/internal/style"
-	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -155,11 +154,12 @@ func (c *CheckCmd) Run(g *Globals) error {
 	}
 	ctx := g.Context()
 	names := slices.Sorted(maps.Keys(cfg.Clouds))
-	provs, err := providers.NewSet(ctx, cfg, names, g.limits)
+	s, err := g.open(ctx, cfg, session.Options{Operation: "check", Clouds: names, NoState: true})
 	if err != nil {
 		return err
 	}
-	results := provs.Check(ctx)
+	defer g.closeSession(s)
+	results := s.Providers.Check(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	// StateOptional reads an unreadable state as empty (lint: it only uses
 	// state for hints, and must run where the state is out of reach).
 	StateOptional bool
+	// NoState does not read the state at all (check: credentials only).
+	NoState bool
 	// Limits bound every call to a cloud or the state backend, and every
 	// long wait (zero: the defaults).
 	Limits providers.Limits
@@ -70,7 +72,9 @@ func Open(ctx context.Context, cfg *spec.Config, opts Options) (*Session, error)
 		}
 		s.unlock = unlock
 	}
-	if s.State, err = LoadState(ctx, b, cfg.Workspace); err != nil {
+	if opts.NoState {
+		s.State = state.New(cfg.Workspace)
+	} else if s.State, err = LoadState(ctx, b, cfg.Workspace); err != nil {
 		if !opts.StateOptional {
 			s.Close()
 			return nil, err
