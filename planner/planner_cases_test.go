@@ -212,6 +212,30 @@ func TestCaseDiff(t *testing.T) {
 			in: planner.Input{Desired: []*spec.Resource{caseRes("cluster", "c", caseCopy(caseClusterAttrs, "labels", map[string]string{}))},
 				Observed: []*state.Resource{caseObs("cluster.c", "aws", caseCopy(caseClusterAttrs, "labels", nil))}},
 			addr: "cluster.c", action: planner.NoOp, reason: "found by its tags but not in the state file"},
+		{name: "a cluster of 0 nodes is not deleted outside skyplan (nothing to observe)",
+			in: planner.Input{Desired: []*spec.Resource{caseRes("cluster", "z", caseCopy(caseClusterAttrs, "nodes", int64(0)))},
+				Prior: casePrior(func() *state.Resource {
+					r := caseObs("cluster.z", "aws", caseCopy(caseClusterAttrs, "nodes", int64(0)))
+					r.IDs = nil
+					return r
+				}()), ObservedClouds: map[string]bool{"aws": true}},
+			addr: "cluster.z", action: planner.NoOp},
+		{name: "an interrupted create with nothing found is created again, with its intent",
+			in: planner.Input{Desired: []*spec.Resource{caseRes("bucket", "b", caseBucketAttrs)},
+				Prior: casePrior(func() *state.Resource {
+					r := caseObs("bucket.b", "aws", caseBucketAttrs)
+					r.IDs, r.Pending = nil, state.PendingCreate
+					return r
+				}()), ObservedClouds: map[string]bool{"aws": true}},
+			addr: "bucket.b", action: planner.Create, reason: "an earlier apply was interrupted while creating bucket.b"},
+		{name: "an interrupted create whose object is found is adopted",
+			in: planner.Input{Desired: []*spec.Resource{caseRes("bucket", "b", caseBucketAttrs)},
+				Prior: casePrior(func() *state.Resource {
+					r := caseObs("bucket.b", "aws", caseBucketAttrs)
+					r.Pending = state.PendingCreate
+					return r
+				}()), Observed: []*state.Resource{caseObs("bucket.b", "aws", caseBucketAttrs)}, ObservedClouds: map[string]bool{"aws": true}},
+			addr: "bucket.b", action: planner.NoOp, reason: "apply records it"},
 		{name: "observed-only owned object not in spec is deleted",
 			in:   planner.Input{Observed: []*state.Resource{caseObs("bucket.stray", "aws", caseBucketAttrs)}, ObservedClouds: map[string]bool{"aws": true}},
 			addr: "bucket.stray", action: planner.Delete, reason: `found on aws with workspace "ws"'s ownership tags but in neither the spec nor state`},
@@ -257,8 +281,9 @@ func TestCaseDiff(t *testing.T) {
 			if c.StateOnly != tc.stateOnl {
 				t.Errorf("StateOnly = %v, want %v", c.StateOnly, tc.stateOnl)
 			}
-			if c.Action == planner.Create && c.Prior != nil {
-				t.Errorf("create has a Prior: %+v", c.Prior)
+			// A create carries a Prior only to pass an interrupted run's intent on.
+			if c.Action == planner.Create && c.Prior != nil && c.Prior.Pending != state.PendingCreate {
+				t.Errorf("create has a Prior that is not an intent: %+v", c.Prior)
 			}
 			if (c.Action == planner.Update || c.Action == planner.Replace || c.Action == planner.Delete) && c.Prior == nil {
 				t.Error("change of an existing resource lacks Prior")
