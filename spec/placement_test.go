@@ -21,33 +21,33 @@ func TestPlacementCandidatesOrder(t *testing.T) {
 		wantNoZones, wantNoRegs bool
 	}{
 		{
-			name:  "gcp zones, on-demand: europe-west4 is cheaper",
-			body:  "cloud = \"gcp\"\n  instance_type = \"a2-highgpu-1g\"\n  zones = [\"us-central1-a\", \"europe-west4-a\"]",
-			zone:  "europe-west4-a", region: "europe-west4",
+			name: "gcp zones, on-demand: europe-west4 is cheaper",
+			body: "cloud = \"gcp\"\n  instance_type = \"a2-highgpu-1g\"\n  zones = [\"us-central1-a\", \"europe-west4-a\"]",
+			zone: "europe-west4-a", region: "europe-west4",
 			zones: []string{"europe-west4-a", "us-central1-a"}, regions: []string{"europe-west4", "us-central1"},
 		},
 		{
-			name:  "gcp zones, spot: us-central1 is cheaper",
-			body:  "cloud = \"gcp\"\n  instance_type = \"a2-highgpu-1g\"\n  use_spot = true\n  zones = [\"europe-west4-a\", \"us-central1-a\"]",
-			zone:  "us-central1-a", region: "us-central1",
+			name: "gcp zones, spot: us-central1 is cheaper",
+			body: "cloud = \"gcp\"\n  instance_type = \"a2-highgpu-1g\"\n  use_spot = true\n  zones = [\"europe-west4-a\", \"us-central1-a\"]",
+			zone: "us-central1-a", region: "us-central1",
 			zones: []string{"us-central1-a", "europe-west4-a"}, regions: []string{"us-central1", "europe-west4"},
 		},
 		{
-			name:  "listed order is kept",
-			body:  "cloud = \"gcp\"\n  instance_type = \"a2-highgpu-1g\"\n  placement_order = \"listed\"\n  zones = [\"us-central1-a\", \"europe-west4-a\"]",
-			zone:  "us-central1-a", region: "us-central1",
+			name: "listed order is kept",
+			body: "cloud = \"gcp\"\n  instance_type = \"a2-highgpu-1g\"\n  placement_order = \"listed\"\n  zones = [\"us-central1-a\", \"europe-west4-a\"]",
+			zone: "us-central1-a", region: "us-central1",
 			zones: []string{"us-central1-a", "europe-west4-a"}, regions: []string{"us-central1", "europe-west4"},
 		},
 		{
-			name:  "gcp regions become the zones offering the machine",
-			body:  "cloud = \"gcp\"\n  accelerators = \"A100:1\"\n  regions = [\"us-east1\", \"europe-west4\"]",
-			zone:  "europe-west4-a", region: "europe-west4",
+			name: "gcp regions become the zones offering the machine",
+			body: "cloud = \"gcp\"\n  accelerators = \"A100:1\"\n  regions = [\"us-east1\", \"europe-west4\"]",
+			zone: "europe-west4-a", region: "europe-west4",
 			zones: []string{"europe-west4-a", "europe-west4-b", "us-east1-b"}, regions: []string{"europe-west4", "us-east1"},
 		},
 		{
-			name:  "tpu regions, spot",
-			body:  "cloud = \"gcp\"\n  accelerators = \"tpu-v5litepod-4\"\n  runtime_version = \"v2-alpha-tpuv5-lite\"\n  use_spot = true\n  regions = [\"us-east5\", \"us-central1\"]",
-			zone:  "us-central1-a", region: "us-central1",
+			name: "tpu regions, spot",
+			body: "cloud = \"gcp\"\n  accelerators = \"tpu-v5litepod-4\"\n  runtime_version = \"v2-alpha-tpuv5-lite\"\n  use_spot = true\n  regions = [\"us-east5\", \"us-central1\"]",
+			zone: "us-central1-a", region: "us-central1",
 			zones: []string{"us-central1-a", "us-east5-a", "us-east5-b", "us-east5-c"}, regions: []string{"us-central1", "us-east5"},
 		},
 		{
