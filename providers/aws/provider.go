@@ -194,7 +194,7 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 // reservedTag reports tag keys skyplan or AWS own, which labels may not use.
 func reservedTag(k string) bool {
 	switch k {
-	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
+	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, providers.TagGeneration, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
 		return true
 	}
 	return strings.HasPrefix(strings.ToLower(k), "aws:")
