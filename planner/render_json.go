@@ -49,6 +49,15 @@ type jsonChange struct {
 	StateOnly         bool           `json:"state_only"`
 	Sensitive         []string       `json:"sensitive_attributes"`
 	Cost              *Cost          `json:"cost"`
+	Generation        int            `json:"generation,omitempty"`
+	ReplaceMode       string         `json:"replace_mode,omitempty"`
+	Deposed           []jsonDeposed  `json:"deposed,omitempty"`
+}
+
+// jsonDeposed is an older generation apply deletes after the change.
+type jsonDeposed struct {
+	Generation int      `json:"generation"`
+	IDs        []string `json:"ids"`
 }
 
 type jsonPrior struct {
@@ -78,7 +87,10 @@ func publicJSON(p *Plan) jsonPlan {
 			Address: c.Address, Type: c.Type, Cloud: c.Cloud, Action: c.Action, Reason: c.Why(),
 			Attributes: nonNil(c.Attrs), Notes: nonNil(c.Notes), DependsOn: nonNil(c.DependsOn), Blocked: c.Blocked,
 			After: c.After, ResourceDependsOn: nonNil(c.ResourceDependsOn), StateOnly: c.StateOnly, Sensitive: nonNil(c.Sensitive),
-			Cost: c.Cost,
+			Cost: c.Cost, Generation: c.Generation, ReplaceMode: c.ReplaceMode,
+		}
+		for _, d := range c.Deposed {
+			jc.Deposed = append(jc.Deposed, jsonDeposed{Generation: d.Generation, IDs: nonNil(d.IDs)})
 		}
 		if c.Prior != nil {
 			jc.Prior = &jsonPrior{Address: c.Prior.Address, IDs: nonNil(c.Prior.IDs), Attributes: c.Prior.Attrs}
