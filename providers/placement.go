@@ -66,14 +66,15 @@ type Refusal struct {
 }
 
 func (r Refusal) String() string {
-	s := r.Place.String() + ": " + r.Code
-	if r.Message != "" {
-		s += " (" + strings.TrimSuffix(r.Message, ".") + ")"
+	switch {
+	case r.Skipped:
+		return r.Place.String() + ": not tried, " + r.Code + " is a quota of region " + r.Place.Region
+	case strings.Contains(r.Message, r.Code):
+		return r.Place.String() + ": " + r.Message
+	case r.Message != "":
+		return r.Place.String() + ": " + r.Code + " (" + strings.TrimSuffix(r.Message, ".") + ")"
 	}
-	if r.Skipped {
-		s = r.Place.String() + ": not tried, " + r.Code + " is a quota of region " + r.Place.Region
-	}
-	return s
+	return r.Place.String() + ": " + r.Code
 }
 
 // CapacityError says that every candidate refused: it lists each one.
@@ -110,8 +111,17 @@ func (e *CapacityError) Error() string {
 	}
 	if len(suggested) > 0 {
 		fmt.Fprintf(&b, "\n  the cloud reports capacity in %s: add them to zones to try them", strings.Join(suggested, ", "))
+	} else if len(e.Refusals) == 1 {
+		b.WriteString("\n  list more candidates (zones or regions) to fail over to them")
 	}
 	return b.String()
+}
+
+// PinnedNote explains why a cluster with nodes launches more only where
+// they run, and what moving it takes.
+func PinnedNote(zone string, nodes int) string {
+	return fmt.Sprintf("its %d existing node(s) are there and a cluster's nodes share one zone, so they are left as they are; "+
+		"to move the whole cluster, drop %s from its zones: the plan then replaces it (create-before-destroy)", nodes, zone)
 }
 
 // IsCapacity reports whether err is (or wraps) a *CapacityError.
@@ -202,6 +212,11 @@ func (f Failover) attempt(ctx context.Context, at Placement, launch func(ctx con
 			return nil, err
 		}
 		ref.Place = at
+		if ref.Message == "" {
+			// What the attempt was doing, as its error says it (first line).
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			ref.Message = strings.TrimPrefix(msg, f.Address+": ")
+		}
 		if time.Since(start)+pause > f.Wait {
 			return ref, nil
 		}
