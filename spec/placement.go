@@ -68,6 +68,9 @@ func prepareCandidates(r *Resource, cloud string) hcl.Diagnostics {
 			seen[v] = true
 		}
 	}
+	if rangeSet(r, "subnet") && len(zones)+len(regions) > 1 {
+		errAt("subnet", "subnet with placement candidates", "A subnet lives in one zone and fixes where nodes launch, so there is nothing to fail over to; remove subnet (vpc picks a subnet in the chosen zone) or the candidates.")
+	}
 	if hasZones && hasRegions {
 		errAt("regions", "Both zones and regions", "zones already name their regions; remove regions (or zones, to let apply pick zones within the regions).")
 	}

@@ -135,6 +135,8 @@ func TestPlacementCandidateErrors(t *testing.T) {
 			"Zone outside region", `"us-west-2a" is not in region "us-east-1"`, 5, 11},
 		{"unknown placement order", "cloud = \"aws\"\n  instance_type = \"t3.micro\"\n  zones = [\"us-east-1a\"]\n  placement_order = \"random\"",
 			"Invalid placement_order", `"price"`, 5, 21},
+		{"subnet with candidates", "cloud = \"aws\"\n  instance_type = \"t3.micro\"\n  subnet = \"subnet-1\"\n  zones = [\"us-east-1a\", \"us-east-1b\"]",
+			"subnet with placement candidates", "vpc picks a subnet", 4, 12},
 		{"gcp region without the machine", "cloud = \"gcp\"\n  accelerators = \"tpu-v4-8\"\n  runtime_version = \"tpu-ubuntu2204-base\"\n  regions = [\"europe-west4\"]",
 			"No zone offers the machine", `"europe-west4"`, 5, 13},
 	}
