@@ -292,4 +292,3 @@ func TestCapacityRefusalClassification(t *testing.T) {
 		}
 	}
 }
-
