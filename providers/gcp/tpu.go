@@ -162,8 +162,12 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 }
 
 // ownedNodes lists one zone's TPU VMs the request owns (not being deleted).
+// A candidate zone the API does not know (404) holds none.
 func (p *Provider) ownedNodes(ctx context.Context, svc *tpu.Service, req providers.ApplyRequest, zone string) ([]*tpu.Node, error) {
 	nodes, _, err := p.listNodes(ctx, svc, zone)
+	if isNotFound(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
 	}
