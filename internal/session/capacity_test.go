@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +20,6 @@ import (
 
 // fastCapacity: a refused place is tried once, then the next.
 var fastCapacity = session.Options{Limits: providers.Limits{CapacityWait: time.Millisecond}}
-
-// lockedBuffer collects apply's progress from parallel actions.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // cycle plans (lint off: the network is not what is tested) and applies
 // once, returning the plan, apply's result and its progress.
@@ -61,8 +40,9 @@ func cycle(t *testing.T, cfg *spec.Config) (*planner.Plan, *executor.Result, str
 	if !p.Complete() {
 		t.Fatalf("plan has gaps: %v", p.Gaps)
 	}
-	progress := &lockedBuffer{}
-	res, err := s.Apply(ctx, p, session.ApplyOptions{Parallelism: 4, Progress: progress})
+	// The executor writes progress a line at a time, under its own lock.
+	var progress bytes.Buffer
+	res, err := s.Apply(ctx, p, session.ApplyOptions{Parallelism: 4, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,19 +78,6 @@ func gcpFake(t *testing.T) *gcpfake.Server {
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
 	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
 	return fake
-}
-
-// writeIn writes main.hcl into dir (kept across loads, with its state) and loads it.
-func writeIn(t *testing.T, dir, src string) *spec.Config {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := spec.Load(spec.Options{Dir: dir})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	return cfg
 }
 
 const gceSpec = `

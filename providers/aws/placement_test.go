@@ -16,6 +16,7 @@ import (
 
 	"github.com/skyplan/skyplan/internal/cloudproxy"
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/providers/providertest"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
@@ -27,9 +28,8 @@ type capacityEnv struct {
 	ws    string
 	proxy *cloudproxy.Proxy
 	p     *Provider
-
-	mu    sync.Mutex
-	lines []string
+	// progress holds the apply's progress lines.
+	progress providertest.Progress
 }
 
 func newCapacityEnv(t *testing.T) *capacityEnv {
@@ -43,18 +43,10 @@ func newCapacityEnv(t *testing.T) *capacityEnv {
 
 func (e *capacityEnv) apply(op providers.Operation, desired state.Attrs) (*state.Resource, error) {
 	return e.p.Apply(testCtx(e.t), providers.ApplyRequest{Op: op, Workspace: e.ws, Address: "cluster.c", Type: spec.TypeCluster, Desired: desired,
-		Progress: func(msg string) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.lines = append(e.lines, msg)
-		}})
+		Progress: e.progress.Add})
 }
 
-func (e *capacityEnv) reported(line string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Contains(e.lines, line)
-}
+func (e *capacityEnv) reported(line string) bool { return e.progress.Index(line) >= 0 }
 
 // live lists the workspace's live instances in a region as "zone/index".
 func (e *capacityEnv) live(region string) []string {
@@ -96,7 +88,7 @@ func TestFailoverToTheNextZone(t *testing.T) {
 		t.Errorf("result zone %q IDs %v", res.Attrs.String("zone"), res.IDs)
 	}
 	if !e.reported("us-east-1a: InsufficientInstanceCapacity; trying us-east-1b") {
-		t.Errorf("progress %q lacks the refusal", e.lines)
+		t.Errorf("progress %s lacks the refusal", e.progress.String())
 	}
 	if n := e.proxy.Counts()["ec2:RunInstances"]; n != 3 {
 		t.Errorf("RunInstances called %d times, want 3 (one refusal, not retried, then two nodes)", n)
@@ -115,7 +107,7 @@ func TestFailoverFollowsEC2sHint(t *testing.T) {
 		t.Errorf("live %v, want us-east-1c", got)
 	}
 	if !e.reported("us-east-1a: InsufficientInstanceCapacity; trying us-east-1c") {
-		t.Errorf("progress %q: want us-east-1c tried next, as EC2's message suggests", e.lines)
+		t.Errorf("progress %s: want us-east-1c tried next, as EC2's message suggests", e.progress.String())
 	}
 }
 
@@ -145,7 +137,7 @@ func TestEveryZoneSoldOut(t *testing.T) {
 		t.Errorf("left running: %v", got)
 	}
 	if !e.reported("cluster.c: terminating the 1 node(s) launched in us-east-1a") {
-		t.Errorf("progress %q", e.lines)
+		t.Errorf("progress %s", e.progress.String())
 	}
 }
 
@@ -168,7 +160,7 @@ func TestFailoverToTheNextRegion(t *testing.T) {
 		t.Errorf("nodes in %v: a cluster's nodes share one zone", west)
 	}
 	if !e.reported("us-east-1: InsufficientInstanceCapacity; trying us-west-2") {
-		t.Errorf("progress %q", e.lines)
+		t.Errorf("progress %s", e.progress.String())
 	}
 	// Observation finds it in the candidate region, and apply again keeps it.
 	obs, err := e.p.Observe(testCtx(t), providers.ObserveRequest{Workspace: e.ws, Resources: []providers.ResourceHint{{Address: "cluster.c", Type: spec.TypeCluster, Attrs: d}}})
@@ -192,7 +184,7 @@ func TestQuotaSkipsTheRegion(t *testing.T) {
 		t.Errorf("zone %q after %d launches; want us-west-2a after 2 (us-east-1b skipped)", res.Attrs.String("zone"), e.proxy.Counts()["ec2:RunInstances"])
 	}
 	if !e.reported("us-east-1a: VcpuLimitExceeded (a quota of region us-east-1); trying us-west-2a") {
-		t.Errorf("progress %q", e.lines)
+		t.Errorf("progress %s", e.progress.String())
 	}
 }
 

@@ -191,45 +191,24 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	home := homeZone(places, byZone)
-	// A cluster's nodes share one zone: nodes left in another candidate
-	// zone (an interrupted failover) go.
-	var strays []*compute.Instance
-	for _, zone := range slices.Sorted(maps.Keys(byZone)) {
-		if zone != home {
-			strays = append(strays, byZone[zone]...)
-		}
-	}
-	if len(strays) > 0 {
-		req.Report("%s: deleting %d node(s) outside %s, the zone the cluster runs in", req.Address, len(strays), home)
-		if err := p.deleteInstances(ctx, svc, req.Address, strays); err != nil {
-			return nil, err
-		}
-	}
-	// Zones other than home hold nothing now, and a refused try is cleared:
-	// only a retry at home lists its nodes again.
-	tried := false
-	zone, placeErr := p.place(ctx, req, places, home, len(byZone[home]), func(ctx context.Context, zone string) error {
-		zs, err := specIn(req, zone, parseGCESpec)
-		if err != nil {
-			return err
-		}
-		existing := byZone[home]
-		if zone != home {
-			existing = nil
-		} else if tried {
-			if existing, err = p.ownedZoneInstances(ctx, svc, zone, req); err != nil {
-				return p.apiError(req.Address, "listing instances in zone "+zone, "compute", err)
+	zone, home, placeErr := settle(ctx, p, req, places, byZone, zonal[*compute.Instance]{
+		list: func(ctx context.Context, zone string) ([]*compute.Instance, error) {
+			insts, err := p.ownedZoneInstances(ctx, svc, zone, req)
+			if err != nil {
+				return nil, p.apiError(req.Address, "listing instances in zone "+zone, "compute", err)
 			}
-		}
-		tried = zone == home
-		return p.reconcileGCE(ctx, svc, zs, existing)
-	}, func(ctx context.Context, zone string) error {
-		left, err := p.ownedZoneInstances(ctx, svc, zone, req)
-		if err != nil {
-			return p.apiError(req.Address, "listing instances in zone "+zone, "compute", err)
-		}
-		return p.deleteInstances(ctx, svc, req.Address, left)
+			return insts, nil
+		},
+		remove: func(ctx context.Context, insts []*compute.Instance) error {
+			return p.deleteInstances(ctx, svc, req.Address, insts)
+		},
+		reconcile: func(ctx context.Context, zone string, existing []*compute.Instance) error {
+			zs, err := specIn(req, zone, parseGCESpec)
+			if err != nil {
+				return err
+			}
+			return p.reconcileGCE(ctx, svc, zs, existing)
+		},
 	})
 	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
 		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing

@@ -36,6 +36,58 @@ func (p *Provider) place(ctx context.Context, req providers.ApplyRequest, places
 	return at.Zone, err
 }
 
+// zonal is what settle needs of one kind of cluster (GCE instances, TPU
+// VMs): listing, removing and reconciling its nodes in one zone.
+type zonal[N any] struct {
+	list      func(ctx context.Context, zone string) ([]N, error)
+	remove    func(ctx context.Context, nodes []N) error
+	reconcile func(ctx context.Context, zone string, existing []N) error
+}
+
+// settle makes a cluster match its spec in one zone: home, where its nodes
+// run (byZone lists them per candidate zone), else the first candidate that
+// takes it. Nodes outside home (an interrupted failover) are removed first,
+// since a cluster's nodes share one zone. It returns the zone the cluster is
+// in ("" when every candidate refused a new one) and home.
+func settle[N any](ctx context.Context, p *Provider, req providers.ApplyRequest, places []providers.Placement, byZone map[string][]N, z zonal[N]) (zone, home string, err error) {
+	home = homeZone(places, byZone)
+	var strays []N
+	for _, zone := range slices.Sorted(maps.Keys(byZone)) {
+		if zone != home {
+			strays = append(strays, byZone[zone]...)
+		}
+	}
+	if len(strays) > 0 {
+		req.Report("%s: deleting %d node(s) outside %s, the zone the cluster runs in", req.Address, len(strays), home)
+		if err := z.remove(ctx, strays); err != nil {
+			return "", home, err
+		}
+	}
+	// Zones other than home hold nothing now, and a refused try is
+	// cleared: only a retry at home lists its nodes again.
+	tried := false
+	zone, err = p.place(ctx, req, places, home, len(byZone[home]), func(ctx context.Context, zone string) error {
+		existing := byZone[home]
+		if zone != home {
+			existing = nil
+		} else if tried {
+			var err error
+			if existing, err = z.list(ctx, zone); err != nil {
+				return err
+			}
+		}
+		tried = zone == home
+		return z.reconcile(ctx, zone, existing)
+	}, func(ctx context.Context, zone string) error {
+		left, err := z.list(ctx, zone)
+		if err != nil {
+			return err
+		}
+		return z.remove(ctx, left)
+	})
+	return zone, home, err
+}
+
 // homeZone is the zone a cluster's nodes run in: of the zones holding
 // nodes, the candidate with the most (the first on a tie), else any zone
 // with nodes; "" when there are none.

@@ -6,34 +6,16 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/skyplan/skyplan/internal/gcpfake"
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/providers/providertest"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
-
-// progress collects an apply's progress lines.
-type progress struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (p *progress) report(msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.lines = append(p.lines, msg)
-}
-
-func (p *progress) has(line string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Contains(p.lines, line)
-}
 
 func withZones(attrs map[string]any, zones ...string) map[string]any {
 	out := map[string]any{}
@@ -44,9 +26,9 @@ func withZones(attrs map[string]any, zones ...string) map[string]any {
 	return out
 }
 
-func applyWith(ctx context.Context, p *Provider, op providers.Operation, addr string, gen int, desired state.Attrs, pr *progress) (*state.Resource, error) {
+func applyWith(ctx context.Context, p *Provider, op providers.Operation, addr string, gen int, desired state.Attrs, pr *providertest.Progress) (*state.Resource, error) {
 	return p.Apply(ctx, providers.ApplyRequest{Op: op, Workspace: p.workspace, Address: addr, Type: spec.AddressType(addr),
-		Generation: gen, Desired: desired, Progress: pr.report})
+		Generation: gen, Desired: desired, Progress: pr.Add})
 }
 
 // zonesOf lists the zones of the fake's instances of a name prefix.
@@ -70,7 +52,7 @@ func TestGCEFailsOverToTheNextZone(t *testing.T) {
 	// the attempt is cleared before the next zone.
 	e.fake.Inject("POST", "/compute/v1/projects/*/zones/us-central1-a/instances", gcpfake.Fault{OperationError: "ZONE_RESOURCE_POOL_EXHAUSTED", Times: 1,
 		Message: "The zone 'us-central1-a' does not have enough resources available to fulfill the request."})
-	pr := &progress{}
+	pr := &providertest.Progress{}
 	res, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 0, withZones(gceCluster(2), "us-central1-a", "us-central1-b"), pr)
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +63,11 @@ func TestGCEFailsOverToTheNextZone(t *testing.T) {
 	if res.Attrs.String("zone") != "us-central1-b" || res.Attrs["nodes"] != int64(2) {
 		t.Errorf("result zone %q nodes %v", res.Attrs.String("zone"), res.Attrs["nodes"])
 	}
-	if !pr.has("us-central1-a: ZONE_RESOURCE_POOL_EXHAUSTED; trying us-central1-b") {
-		t.Errorf("progress %q lacks the refusal", pr.lines)
+	if pr.Index("us-central1-a: ZONE_RESOURCE_POOL_EXHAUSTED; trying us-central1-b") < 0 {
+		t.Errorf("progress %s lacks the refusal", pr)
 	}
 	// Applying again keeps it where it is.
-	again, err := applyWith(ctxT(t), p, providers.OpUpdate, "cluster.c", 0, withZones(gceCluster(2), "us-central1-a", "us-central1-b"), &progress{})
+	again, err := applyWith(ctxT(t), p, providers.OpUpdate, "cluster.c", 0, withZones(gceCluster(2), "us-central1-a", "us-central1-b"), &providertest.Progress{})
 	if err != nil || again.Attrs.String("zone") != "us-central1-b" || len(e.zonesOf("c-fo-")) != 2 {
 		t.Errorf("second apply: %v, zone %q, instances %v", err, again.Attrs.String("zone"), e.zonesOf("c-fo-"))
 	}
@@ -98,7 +80,7 @@ func TestGCEEveryZoneSoldOut(t *testing.T) {
 	p := e.provider(t, "so")
 	e.fake.ExhaustZone("us-central1-a")
 	e.fake.ExhaustZone("us-central1-b")
-	res, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 0, withZones(gceCluster(1), "us-central1-a", "us-central1-b"), &progress{})
+	res, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 0, withZones(gceCluster(1), "us-central1-a", "us-central1-b"), &providertest.Progress{})
 	if res != nil || !providers.IsRefused(err) || !providers.IsCapacity(err) {
 		t.Fatalf("Apply = %v, %v; want no result and a refused capacity error", res, err)
 	}
@@ -122,7 +104,7 @@ func TestGCEQuotaSkipsTheRegion(t *testing.T) {
 		inserts = append(inserts, strings.Split(r.URL.Path, "/")[6])
 		return nil
 	})
-	pr := &progress{}
+	pr := &providertest.Progress{}
 	res, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 0, withZones(gceCluster(1), "us-central1-a", "us-central1-b", "us-east1-b"), pr)
 	if err != nil {
 		t.Fatal(err)
@@ -130,8 +112,8 @@ func TestGCEQuotaSkipsTheRegion(t *testing.T) {
 	if res.Attrs.String("zone") != "us-east1-b" || !slices.Equal(inserts, []string{"us-central1-a", "us-east1-b"}) {
 		t.Errorf("landed in %q after inserts in %v; want us-east1-b, us-central1-b skipped", res.Attrs.String("zone"), inserts)
 	}
-	if !pr.has("us-central1-a: QUOTA_EXCEEDED (a quota of region us-central1); trying us-east1-b") {
-		t.Errorf("progress %q", pr.lines)
+	if pr.Index("us-central1-a: QUOTA_EXCEEDED (a quota of region us-central1); trying us-east1-b") < 0 {
+		t.Errorf("progress %s", pr)
 	}
 }
 
@@ -141,7 +123,7 @@ func TestTPUFailsOverToTheNextZone(t *testing.T) {
 	e.fake.ExhaustZone("us-central2-b")
 	attrs := withZones(tpuCluster(1), "us-central2-b", "us-central1-a")
 	attrs["accelerators"] = "tpu-v4-8"
-	pr := &progress{}
+	pr := &providertest.Progress{}
 	res, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.tpu", 0, attrs, pr)
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +131,8 @@ func TestTPUFailsOverToTheNextZone(t *testing.T) {
 	if res.Attrs.String("zone") != "us-central1-a" || len(res.IDs) != 1 || e.fake.Node("projects/"+testProject+"/locations/us-central1-a/nodes/tpu-tp-0") == nil {
 		t.Errorf("TPU VM in %q (%v), want us-central1-a", res.Attrs.String("zone"), res.IDs)
 	}
-	if !pr.has("us-central2-b: RESOURCE_EXHAUSTED; trying us-central1-a") {
-		t.Errorf("progress %q", pr.lines)
+	if pr.Index("us-central2-b: RESOURCE_EXHAUSTED; trying us-central1-a") < 0 {
+		t.Errorf("progress %s", pr)
 	}
 	got := observe(t, p, hint("cluster.tpu", attrs))
 	if got["cluster.tpu"] == nil || got["cluster.tpu"].Attrs.String("zone") != "us-central1-a" {
@@ -167,7 +149,7 @@ func TestGCEScaleUpStaysInTheClustersZone(t *testing.T) {
 	attrs := withZones(gceCluster(2), "us-central1-a", "us-central1-b")
 	attrs["use_spot"] = true
 	e.fake.ExhaustZone("us-central1-a")
-	if _, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 0, attrs, &progress{}); err != nil {
+	if _, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 0, attrs, &providertest.Progress{}); err != nil {
 		t.Fatal(err)
 	}
 	e.fake.ClearFaults()
@@ -175,7 +157,7 @@ func TestGCEScaleUpStaysInTheClustersZone(t *testing.T) {
 		t.Fatal("no node 1 to preempt")
 	}
 	e.fake.ExhaustZone("us-central1-b")
-	res, err := applyWith(ctxT(t), p, providers.OpUpdate, "cluster.c", 0, attrs, &progress{})
+	res, err := applyWith(ctxT(t), p, providers.OpUpdate, "cluster.c", 0, attrs, &providertest.Progress{})
 	if err == nil || providers.IsRefused(err) {
 		t.Fatalf("Apply = %v; want an error that is not a refusal (a node runs)", err)
 	}
@@ -201,7 +183,7 @@ func TestGCEGenerationsCoexist(t *testing.T) {
 	old := apply(t, p, providers.OpCreate, "cluster.c", gceCluster(1), nil)
 	bigger := gceCluster(1)
 	bigger["instance_type"] = "n2-standard-8"
-	if _, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 1, bigger, &progress{}); err != nil {
+	if _, err := applyWith(ctxT(t), p, providers.OpCreate, "cluster.c", 1, bigger, &providertest.Progress{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := e.zonesOf("c-gen-"), []string{"us-central1-a/c-gen-0", "us-central1-a/c-gen-g1-0"}; !slices.Equal(got, want) {

@@ -115,41 +115,18 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 			return nil, err
 		}
 	}
-	home := homeZone(places, byZone)
-	var strays []*tpu.Node
-	for _, pl := range places {
-		if pl.Zone != home {
-			strays = append(strays, byZone[pl.Zone]...)
-		}
-	}
-	if len(strays) > 0 {
-		req.Report("%s: deleting %d TPU VM(s) outside %s, the zone the cluster runs in", req.Address, len(strays), home)
-		if err := p.deleteNodes(ctx, svc, req.Address, strays); err != nil {
-			return nil, err
-		}
-	}
-	tried := false
-	zone, placeErr := p.place(ctx, req, places, home, len(byZone[home]), func(ctx context.Context, zone string) error {
-		zs, err := specIn(req, zone, parseTPUSpec)
-		if err != nil {
-			return err
-		}
-		mine := byZone[home]
-		if zone != home {
-			mine = nil
-		} else if tried {
-			if mine, err = p.ownedNodes(ctx, svc, req, zone); err != nil {
+	zone, home, placeErr := settle(ctx, p, req, places, byZone, zonal[*tpu.Node]{
+		list: func(ctx context.Context, zone string) ([]*tpu.Node, error) { return p.ownedNodes(ctx, svc, req, zone) },
+		remove: func(ctx context.Context, nodes []*tpu.Node) error {
+			return p.deleteNodes(ctx, svc, req.Address, nodes)
+		},
+		reconcile: func(ctx context.Context, zone string, existing []*tpu.Node) error {
+			zs, err := specIn(req, zone, parseTPUSpec)
+			if err != nil {
 				return err
 			}
-		}
-		tried = zone == home
-		return p.reconcileTPU(ctx, svc, zs, mine)
-	}, func(ctx context.Context, zone string) error {
-		left, err := p.ownedNodes(ctx, svc, req, zone)
-		if err != nil {
-			return err
-		}
-		return p.deleteNodes(ctx, svc, req.Address, left)
+			return p.reconcileTPU(ctx, svc, zs, existing)
+		},
 	})
 	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
 		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing
