@@ -300,9 +300,14 @@ func (e *Executor) applyOne(ctx context.Context, c *planner.Change) error {
 	case planner.Delete:
 		err = e.delete(ctx, c, progress)
 	case planner.Replace:
-		if err = e.delete(ctx, c, progress); err == nil {
+		if c.ReplaceMode == planner.ReplaceCreateBeforeDestroy {
+			err = e.replaceCreatingFirst(ctx, c, progress)
+		} else if err = e.delete(ctx, c, progress); err == nil {
 			err = e.create(ctx, c, progress)
 		}
+	}
+	if err == nil {
+		err = e.deleteDeposed(ctx, c, progress)
 	}
 	stopHeartbeat()
 	elapsed := e.Now().Sub(start).Round(time.Second)
@@ -333,10 +338,60 @@ func (e *Executor) provider(cloud string) (providers.Provider, error) {
 	return p, nil
 }
 
-// request is the provider request for one change.
+// request is the provider request for one change, acting on the
+// generation the change leaves (a delete's request names the prior's).
 func (e *Executor) request(op providers.Operation, c *planner.Change, prior *state.Resource, progress func(string)) providers.ApplyRequest {
 	return providers.ApplyRequest{Op: op, Workspace: e.State.Workspace, StateID: e.State.Lineage, Address: c.Address, Type: c.Type,
-		Desired: c.After, Prior: prior, ClaimLegacy: c.ClaimLegacy, MovedFrom: c.MovedFrom, ImportID: c.ImportID, Progress: progress}
+		Generation: c.Generation, Desired: c.After, Prior: prior, ClaimLegacy: c.ClaimLegacy, MovedFrom: c.MovedFrom, ImportID: c.ImportID, Progress: progress}
+}
+
+// replaceCreatingFirst creates the change's generation and, once it runs,
+// deletes the one it replaces. A refused create puts the old entry back in
+// state: the old generation was never touched and keeps running.
+func (e *Executor) replaceCreatingFirst(ctx context.Context, c *planner.Change, progress func(string)) error {
+	old := c.Prior
+	e.mu.Lock()
+	was := e.State.Resource(c.Address)
+	e.mu.Unlock()
+	if was != nil && was.Pending != "" {
+		was = nil // an earlier run's intent: nothing to put back
+	}
+	progress(fmt.Sprintf("creating generation %d first; generation %d keeps running until it is up", c.Generation, old.Generation))
+	if err := e.createOver(ctx, c, was, progress); err != nil {
+		return fmt.Errorf("%w\n  create-before-destroy: generation %d was not deleted and keeps running", err, old.Generation)
+	}
+	progress(fmt.Sprintf("generation %d is up; deleting generation %d", c.Generation, old.Generation))
+	if err := e.deleteGeneration(ctx, c, old, progress); err != nil {
+		return fmt.Errorf("generation %d replaced it, but deleting generation %d failed (the next plan deletes it): %w", c.Generation, old.Generation, err)
+	}
+	return nil
+}
+
+// deleteDeposed deletes the older generations the plan found at the
+// change's address, once the change itself succeeded.
+func (e *Executor) deleteDeposed(ctx context.Context, c *planner.Change, progress func(string)) error {
+	var errs []error
+	for _, d := range c.Deposed {
+		progress(fmt.Sprintf("deleting generation %d, left by an interrupted replacement", d.Generation))
+		if err := e.deleteGeneration(ctx, c, d, progress); err != nil {
+			errs = append(errs, fmt.Errorf("deleting generation %d: %w", d.Generation, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deleteGeneration deletes the objects of one generation that is not the
+// one state records; state is left as it is (a generation that survives is
+// found again, by its tags, by the next plan).
+func (e *Executor) deleteGeneration(ctx context.Context, c *planner.Change, victim *state.Resource, progress func(string)) error {
+	p, err := e.provider(victim.Cloud)
+	if err != nil {
+		return err
+	}
+	req := e.request(providers.OpDelete, c, victim, progress)
+	req.Type, req.Desired, req.Generation = victim.Type, nil, victim.Generation
+	_, err = p.Apply(ctx, req)
+	return err
 }
 
 // create records the intent in state and saves it before asking the cloud,
@@ -344,12 +399,18 @@ func (e *Executor) request(op providers.Operation, c *planner.Change, prior *sta
 // the next run finds the objects by their tags (or, for one left untagged,
 // through the intent) and adopts them instead of making more.
 func (e *Executor) create(ctx context.Context, c *planner.Change, progress func(string)) error {
+	return e.createOver(ctx, c, nil, progress)
+}
+
+// createOver is create over an entry that a refused create restores (nil:
+// the entry is removed).
+func (e *Executor) createOver(ctx context.Context, c *planner.Change, was *state.Resource, progress func(string)) error {
 	p, err := e.provider(c.Cloud)
 	if err != nil {
 		return err
 	}
 	intent := &state.Resource{Address: c.Address, Type: c.Type, Cloud: c.Cloud, Attrs: state.Attrs(c.After).Clone(),
-		DependsOn: c.ResourceDependsOn, Sensitive: c.Sensitive, Pending: state.PendingCreate}
+		DependsOn: c.ResourceDependsOn, Sensitive: c.Sensitive, Pending: state.PendingCreate, Generation: c.Generation}
 	e.mu.Lock()
 	e.State.Set(intent)
 	e.mu.Unlock()
@@ -368,7 +429,11 @@ func (e *Executor) create(ctx context.Context, c *planner.Change, progress func(
 		e.record(c, r)
 	case providers.IsRefused(err):
 		e.mu.Lock()
-		e.State.Remove(c.Address)
+		if was != nil {
+			e.State.Set(was)
+		} else {
+			e.State.Remove(c.Address)
+		}
 		e.mu.Unlock()
 	}
 	if saveErr := e.save(ctx); saveErr != nil && err == nil {
@@ -415,7 +480,7 @@ func (e *Executor) delete(ctx context.Context, c *planner.Change, progress func(
 		return err
 	}
 	req := e.request(providers.OpDelete, c, prior, progress)
-	req.Type, req.Desired = prior.Type, nil
+	req.Type, req.Desired, req.Generation = prior.Type, nil, prior.Generation
 	r, err := p.Apply(ctx, req)
 	e.mu.Lock()
 	if r != nil {
@@ -448,6 +513,7 @@ func (e *Executor) record(c *planner.Change, r *state.Resource) {
 	}
 	out.DependsOn = c.ResourceDependsOn
 	out.Sensitive = c.Sensitive
+	out.Generation = c.Generation
 	out.Pending, out.MovedFrom = "", ""
 	e.mu.Lock()
 	if c.MovedFrom != "" && c.MovedFrom != c.Address {
@@ -475,7 +541,7 @@ func (e *Executor) save(ctx context.Context) error {
 }
 
 func cloneResource(r *state.Resource) *state.Resource {
-	out := &state.Resource{Address: r.Address, Type: r.Type, Cloud: r.Cloud, Attrs: map[string]any{}}
+	out := &state.Resource{Address: r.Address, Type: r.Type, Cloud: r.Cloud, Attrs: map[string]any{}, Generation: r.Generation}
 	out.IDs = append(out.IDs, r.IDs...)
 	for k, v := range r.Attrs {
 		out.Attrs[k] = v

@@ -64,13 +64,6 @@ func Make(in Input) (*Plan, error) {
 	if prior == nil {
 		prior = state.New(in.Workspace)
 	}
-	observed := map[string]*state.Resource{}
-	for _, o := range in.Observed {
-		if prev, dup := observed[o.Address]; dup {
-			return nil, fmt.Errorf("%s was found twice in the clouds (on %s and %s); remove the stray copy's skyplan tags", o.Address, prev.Cloud, o.Cloud)
-		}
-		observed[o.Address] = o
-	}
 	desired := map[string]*spec.Resource{}
 	if !in.Destroy {
 		for _, r := range in.Desired {
@@ -85,7 +78,11 @@ func Make(in Input) (*Plan, error) {
 			priorByAddr[pr.Address] = pr
 		}
 	}
-	movedFrom, err := applyMoves(in.Moves, priorByAddr, observed)
+	observed, deposed, err := splitGenerations(in.Observed, priorByAddr)
+	if err != nil {
+		return nil, err
+	}
+	movedFrom, err := applyMoves(in.Moves, priorByAddr, observed, deposed)
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +91,11 @@ func Make(in Input) (*Plan, error) {
 		if in.Destroy {
 			break
 		}
-		c, err := diffResource(r, in, priorByAddr[r.Address()], observed[r.Address()], movedFrom[r.Address()])
+		c, err := diffResource(r, in, priorByAddr[r.Address()], observed[r.Address()], movedFrom[r.Address()], deposed[r.Address()])
 		if err != nil {
 			return nil, err
 		}
+		settleDeposed(c, deposed[r.Address()])
 		changes = append(changes, c)
 	}
 	// Everything known (state or tags) but no longer desired is deleted.
@@ -115,6 +113,7 @@ func Make(in Input) (*Plan, error) {
 	for _, addr := range slices.Sorted(maps.Keys(gone)) {
 		c := deleteChange(addr, in, priorByAddr[addr], observed[addr])
 		c.MovedFrom = movedFrom[addr]
+		settleDeposed(c, deposed[addr])
 		changes = append(changes, c)
 	}
 	if err := refuseRenames(changes); err != nil {
@@ -139,11 +138,65 @@ func Make(in Input) (*Plan, error) {
 	}, nil
 }
 
+// splitGenerations picks, per address, the observed generation the plan
+// diffs: the one state records (or an interrupted create intended), else
+// the newest. The others are deposed: left by a replacement that was
+// interrupted or could not delete the old generation. Two objects of one
+// generation at one address are an error.
+func splitGenerations(observed []*state.Resource, prior map[string]*state.Resource) (map[string]*state.Resource, map[string][]*state.Resource, error) {
+	byAddr := map[string][]*state.Resource{}
+	for _, o := range observed {
+		for _, prev := range byAddr[o.Address] {
+			if prev.Generation == o.Generation {
+				return nil, nil, fmt.Errorf("%s was found twice in the clouds (on %s and %s); remove the stray copy's skyplan tags", o.Address, prev.Cloud, o.Cloud)
+			}
+		}
+		byAddr[o.Address] = append(byAddr[o.Address], o)
+	}
+	current := make(map[string]*state.Resource, len(byAddr))
+	deposed := map[string][]*state.Resource{}
+	for addr, gens := range byAddr {
+		slices.SortFunc(gens, func(a, b *state.Resource) int { return a.Generation - b.Generation })
+		pick := len(gens) - 1
+		if pr := prior[addr]; pr != nil {
+			if i := slices.IndexFunc(gens, func(o *state.Resource) bool { return o.Generation == pr.Generation }); i >= 0 {
+				pick = i
+			}
+		}
+		current[addr] = gens[pick]
+		if len(gens) > 1 {
+			deposed[addr] = slices.Delete(slices.Clone(gens), pick, pick+1)
+		}
+	}
+	return current, deposed, nil
+}
+
+// settleDeposed gives a change the deposed generations of its address to
+// delete after it succeeds; a change that would do nothing becomes an
+// update that only does that.
+func settleDeposed(c *Change, deposed []*state.Resource) {
+	if len(deposed) == 0 {
+		return
+	}
+	c.Deposed = deposed
+	var gens []string
+	for _, d := range deposed {
+		gens = append(gens, fmt.Sprintf("generation %d (%s)", d.Generation, ShortList(d.IDs, 3)))
+	}
+	what := fmt.Sprintf("an interrupted replacement left %s of %s in the cloud", strings.Join(gens, ", "), c.Address)
+	if c.Action == NoOp {
+		c.Action, c.StateOnly, c.Adopt = Update, true, false
+		c.Reason = fmt.Sprintf("%s; apply deletes it, generation %d stays as it is", what, c.Generation)
+		return
+	}
+	c.Notes = append(c.Notes, what+"; apply deletes it once this change succeeds")
+}
+
 // applyMoves re-addresses the prior and observed resources of each move, so
 // the rest of the plan sees them under their new address; it returns, per
 // new address, the old one. A move whose source is gone (done already) is
 // skipped; one onto an address that has objects of its own is an error.
-func applyMoves(moves []MoveSpec, prior, observed map[string]*state.Resource) (map[string]string, error) {
+func applyMoves(moves []MoveSpec, prior, observed map[string]*state.Resource, deposed map[string][]*state.Resource) (map[string]string, error) {
 	from := map[string]string{}
 	for _, m := range moves {
 		pr, ob := prior[m.From], observed[m.From]
@@ -160,6 +213,10 @@ func applyMoves(moves []MoveSpec, prior, observed map[string]*state.Resource) (m
 				byAddr[m.To] = &moved
 				delete(byAddr, m.From)
 			}
+		}
+		if d, ok := deposed[m.From]; ok {
+			deposed[m.To] = d
+			delete(deposed, m.From)
 		}
 		from[m.To] = m.From
 	}
@@ -201,7 +258,7 @@ func current(pr, obs *state.Resource) *state.Resource {
 	case obs == nil:
 		return pr
 	}
-	merged := &state.Resource{Address: obs.Address, Type: obs.Type, Cloud: obs.Cloud, IDs: obs.IDs,
+	merged := &state.Resource{Address: obs.Address, Type: obs.Type, Cloud: obs.Cloud, IDs: obs.IDs, Generation: obs.Generation,
 		Attrs: map[string]any{}, Private: map[string]string{}, DependsOn: pr.DependsOn, Sensitive: pr.Sensitive}
 	for k, v := range pr.Attrs {
 		merged.Attrs[k] = v
@@ -218,7 +275,7 @@ func current(pr, obs *state.Resource) *state.Resource {
 	return merged
 }
 
-func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom string) (*Change, error) {
+func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom string, deposed []*state.Resource) (*Change, error) {
 	addr := r.Address()
 	after := r.Attrs
 	var notes []string
@@ -254,6 +311,10 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 	if cur == nil {
 		c.Action = Create
 		c.Prior = intent
+		if intent != nil {
+			c.Generation = intent.Generation // what the interrupted create was making
+		}
+		c.Notes = append(c.Notes, candidateNotes(after)...)
 		switch {
 		case intent != nil:
 			c.Reason = fmt.Sprintf("an earlier apply was interrupted while creating %s; apply creates it, adopting whatever that apply made", addr)
@@ -266,6 +327,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		return c, nil
 	}
 	c.Prior = cur
+	c.Generation = cur.Generation
 	schema := r.Schema()
 	var forcing []AttrChange
 	stateOnly := true
@@ -274,7 +336,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		if k == "cloud" && !known {
 			have, known = cur.Cloud, true
 		}
-		if !known || Equal(after[k], have) {
+		if !known || Equal(after[k], have) || isCandidate(after, k, have) {
 			continue
 		}
 		// A value recorded as sensitive stays hidden even if the spec no longer marks it.
@@ -282,6 +344,9 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		if as, ok := schema.Attr(k); ok {
 			if as.ForceNew {
 				ac.ForcesReplacement, ac.Reason = true, as.Reason
+				if list := candidates(after, k); len(list) > 0 {
+					ac.Reason = fmt.Sprintf("%s is not one of the candidates (%s); the whole resource moves to a candidate", FormatValue(have), strings.Join(list, ", "))
+				}
 				forcing = append(forcing, ac)
 			}
 			stateOnly = stateOnly && as.StateOnly
@@ -303,6 +368,11 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		if !r.AllowReplace && !in.AllowReplace[addr] && r.Type == spec.TypeJobsController {
 			c.Blocked = fmt.Sprintf("replacing %s loses its managed jobs; re-run with --allow-replace %s or set lifecycle { allow_replace = true }", addr, addr)
 		}
+		c.Generation = nextGeneration(cur, deposed, intent)
+		var note string
+		c.ReplaceMode, note = replaceMode(r, cur.Generation, c.Generation)
+		c.Notes = append(c.Notes, note)
+		c.Notes = append(c.Notes, candidateNotes(after)...)
 	case c.ImportID != "":
 		c.Action, c.Adopt = Import, false
 		c.Reason = fmt.Sprintf("import: %s (made outside skyplan) becomes %s; apply tags it with this state's ownership", c.ImportID, addr)
@@ -330,7 +400,85 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 			c.Reason = fmt.Sprintf("found by its tags but not in the state file (an interrupted apply made it); apply records it")
 		}
 	}
+	if c.Action == Update {
+		c.Notes = append(c.Notes, scaleUpNote(c, cur)...)
+	}
 	return c, nil
+}
+
+// candidates are the placement candidates an attribute may take: zones for
+// zone, regions for region (nil when the spec names one place).
+func candidates(after map[string]any, attr string) []string {
+	switch attr {
+	case "zone", "region":
+		if list := state.Attrs(after).StringList(attr + "s"); len(list) > 1 {
+			return list
+		}
+	}
+	return nil
+}
+
+// isCandidate reports whether a placement attribute's current value is one
+// of the spec's candidates: a resource that landed in its second zone
+// satisfies the spec as well as one in the first.
+func isCandidate(after map[string]any, attr string, have any) bool {
+	v, ok := have.(string)
+	return ok && slices.Contains(candidates(after, attr), v)
+}
+
+// candidateNotes show, for a launch, the order apply tries the candidates in.
+func candidateNotes(after map[string]any) []string {
+	list := candidates(after, "zone")
+	if len(list) == 0 {
+		list = candidates(after, "region")
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("placement candidates, tried in this order on capacity and quota errors: %s (the cost shown is %s's)", strings.Join(list, ", "), list[0])}
+}
+
+// scaleUpNote says where new nodes of a cluster with candidates launch:
+// where its nodes run (a cluster's nodes share one zone), never elsewhere.
+func scaleUpNote(c *Change, cur *state.Resource) []string {
+	zone := cur.Attrs.String("zone")
+	hasCandidates := len(candidates(c.After, "zone")) > 0 || len(candidates(c.After, "region")) > 0
+	before, _ := cur.Attrs.Int("nodes")
+	after, _ := state.Attrs(c.After).Int("nodes")
+	if !hasCandidates || zone == "" || after <= before {
+		return nil
+	}
+	return []string{fmt.Sprintf("new nodes launch in %s, where the cluster runs (its nodes share one zone); if %s has no capacity, apply says so and leaves the running nodes as they are", zone, zone)}
+}
+
+// nextGeneration numbers a replacement: above every generation known at the
+// address, so its objects are never confused with any of them.
+func nextGeneration(cur *state.Resource, deposed []*state.Resource, intent *state.Resource) int {
+	n := cur.Generation
+	for _, d := range deposed {
+		n = max(n, d.Generation)
+	}
+	if intent != nil {
+		n = max(n, intent.Generation)
+	}
+	return n + 1
+}
+
+// replaceMode decides how a replacement runs, with the plan's note on it.
+// Clusters and controllers are created before the old one is deleted: the
+// new generation has its own tags (and instance names), so both can exist.
+func replaceMode(r *spec.Resource, old, next int) (mode, note string) {
+	switch {
+	case r.Type != spec.TypeCluster && r.Type != spec.TypeJobsController:
+		why := "only one can exist at a time"
+		if r.Type == spec.TypeBucket {
+			why = "buckets always are: a replacement usually reuses the name"
+		}
+		return ReplaceDeleteThenCreate, fmt.Sprintf("delete-then-create (%s): the old one is deleted first; if creating the new one fails, neither exists until the next apply", why)
+	case r.DestroyBeforeCreate:
+		return ReplaceDeleteThenCreate, fmt.Sprintf("delete-then-create (lifecycle { create_before_destroy = false }): the old one (generation %d) is deleted first; if the cloud then refuses the new one (generation %d), neither runs until the next apply", old, next)
+	}
+	return ReplaceCreateBeforeDestroy, fmt.Sprintf("create-before-destroy: the new one (generation %d) is created and running before the old one (generation %d) is deleted; if the cloud refuses it (capacity, quota), the old one keeps running", next, old)
 }
 
 func replaceReason(forcing []AttrChange) string {
@@ -350,7 +498,7 @@ func replaceReason(forcing []AttrChange) string {
 
 func deleteChange(addr string, in Input, pr, obs *state.Resource) *Change {
 	cur := current(pr, obs)
-	c := &Change{Address: addr, Type: cur.Type, Cloud: cur.Cloud, Action: Delete, Prior: cur, Sensitive: cur.Sensitive}
+	c := &Change{Address: addr, Type: cur.Type, Cloud: cur.Cloud, Action: Delete, Prior: cur, Sensitive: cur.Sensitive, Generation: cur.Generation}
 	switch {
 	case in.Destroy:
 		c.Reason = "destroy requested"

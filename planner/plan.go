@@ -17,7 +17,7 @@ const (
 	NoOp    Action = '.'
 	Create  Action = '+'
 	Update  Action = '~'
-	Replace Action = '±' // delete, then create
+	Replace Action = '±' // a new generation, then delete the old (or the reverse: ReplaceMode)
 	Delete  Action = '-'
 	// Move re-tags a resource's objects with a new address (a moved block or
 	// state mv) and changes nothing else in the cloud.
@@ -135,7 +135,28 @@ type Change struct {
 	Adopt bool `json:"adopt,omitempty"`
 	// Cost is what the resource costs before and after (set by planner/cost).
 	Cost *Cost `json:"cost,omitempty"`
+	// Generation is the generation the resource has once the change is
+	// applied: a replacement's is the next one, so its objects are told
+	// from the old generation's while both exist.
+	Generation int `json:"generation,omitempty"`
+	// ReplaceMode says how a Replace runs: ReplaceCreateBeforeDestroy or
+	// ReplaceDeleteThenCreate.
+	ReplaceMode string `json:"replace_mode,omitempty"`
+	// Deposed are older generations at the address that an interrupted or
+	// half-finished replacement left in the cloud: apply deletes them once
+	// the change itself has succeeded.
+	Deposed []*state.Resource `json:"deposed,omitempty"`
 }
+
+// How a replacement runs (Change.ReplaceMode).
+const (
+	// ReplaceCreateBeforeDestroy creates the next generation, waits until it
+	// runs, then deletes the old one: a refused launch leaves the old running.
+	ReplaceCreateBeforeDestroy = "create_before_destroy"
+	// ReplaceDeleteThenCreate deletes first: where the new object must reuse
+	// the old one's name (buckets), or lifecycle { create_before_destroy = false }.
+	ReplaceDeleteThenCreate = "delete_then_create"
+)
 
 // IsSensitive reports whether an attribute's value must not be printed.
 func (c *Change) IsSensitive(attr string) bool {

@@ -57,6 +57,15 @@ type jsonChange struct {
 	Adopt bool `json:"adopt"`
 	// ClaimLegacy: made before state identity; apply tags it with this state's.
 	ClaimLegacy bool `json:"claim_legacy"`
+	Generation        int            `json:"generation,omitempty"`
+	ReplaceMode       string         `json:"replace_mode,omitempty"`
+	Deposed           []jsonDeposed  `json:"deposed,omitempty"`
+}
+
+// jsonDeposed is an older generation apply deletes after the change.
+type jsonDeposed struct {
+	Generation int      `json:"generation"`
+	IDs        []string `json:"ids"`
 }
 
 type jsonPrior struct {
@@ -88,7 +97,10 @@ func publicJSON(p *Plan) jsonPlan {
 			Attributes: nonNil(c.Attrs), Notes: nonNil(c.Notes), DependsOn: nonNil(c.DependsOn), Blocked: c.Blocked,
 			After: c.After, ResourceDependsOn: nonNil(c.ResourceDependsOn), StateOnly: c.StateOnly, Sensitive: nonNil(c.Sensitive),
 			MovedFrom: c.MovedFrom, ImportID: c.ImportID, Adopt: c.Adopt, ClaimLegacy: c.ClaimLegacy,
-			Cost: c.Cost,
+			Cost: c.Cost, Generation: c.Generation, ReplaceMode: c.ReplaceMode,
+		}
+		for _, d := range c.Deposed {
+			jc.Deposed = append(jc.Deposed, jsonDeposed{Generation: d.Generation, IDs: nonNil(d.IDs)})
 		}
 		if c.Prior != nil {
 			jc.Prior = &jsonPrior{Address: c.Prior.Address, IDs: nonNil(c.Prior.IDs), Attributes: c.Prior.Attrs}

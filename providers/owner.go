@@ -2,6 +2,7 @@ package providers
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/skyplan/skyplan/state"
 )
@@ -18,11 +19,14 @@ type Owner struct {
 	// StateID is the state's lineage; "" on objects made before skyplan
 	// tagged state identity ("legacy" objects).
 	StateID string
+	// Generation tells a replacement's objects from the ones it replaces
+	// (state.Resource.Generation); 0 is untagged.
+	Generation int
 }
 
 // Owner is the owner an apply acts for.
 func (r *ApplyRequest) Owner() Owner {
-	return Owner{Workspace: r.Workspace, Address: r.Address, StateID: r.StateID}
+	return Owner{Workspace: r.Workspace, Address: r.Address, StateID: r.StateID, Generation: r.Generation}
 }
 
 // Tags are the AWS tags of an object this owner creates.
@@ -30,6 +34,9 @@ func (o Owner) Tags() map[string]string {
 	t := map[string]string{TagManaged: "true", TagWorkspace: o.Workspace, TagAddress: o.Address}
 	if o.StateID != "" {
 		t[TagState] = o.StateID
+	}
+	if o.Generation > 0 {
+		t[TagGeneration] = strconv.Itoa(o.Generation)
 	}
 	return t
 }
@@ -40,6 +47,9 @@ func (o Owner) Labels() map[string]string {
 	if o.StateID != "" {
 		l[TagState] = LabelValue(o.StateID)
 	}
+	if o.Generation > 0 {
+		l[TagGeneration] = strconv.Itoa(o.Generation)
+	}
 	return l
 }
 
@@ -49,7 +59,7 @@ func OwnerOfTags(tags map[string]string) (Owner, bool) {
 	if tags[TagManaged] != "true" || tags[TagWorkspace] == "" {
 		return Owner{}, false
 	}
-	return Owner{Workspace: tags[TagWorkspace], Address: tags[TagAddress], StateID: tags[TagState]}, true
+	return Owner{Workspace: tags[TagWorkspace], Address: tags[TagAddress], StateID: tags[TagState], Generation: generationOf(tags[TagGeneration])}, true
 }
 
 // OwnerOfLabels reads the owner back from GCP labels; resolve turns an
@@ -58,15 +68,26 @@ func OwnerOfLabels(labels map[string]string, resolve func(string) string) (Owner
 	if labels[TagManaged] != "true" || labels[TagWorkspace] == "" {
 		return Owner{}, false
 	}
-	return Owner{Workspace: DecodeLabelValue(labels[TagWorkspace]), Address: resolve(labels[TagAddress]), StateID: labels[TagState]}, true
+	return Owner{Workspace: DecodeLabelValue(labels[TagWorkspace]), Address: resolve(labels[TagAddress]), StateID: labels[TagState],
+		Generation: generationOf(labels[TagGeneration])}, true
+}
+
+// generationOf reads a generation tag; a missing or malformed one is 0.
+func generationOf(v string) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // Owns reports whether an object owned by other is o's to change: the same
-// workspace and address, and the same state. A legacy object (no state tag)
-// is o's only when legacy is true: when o's state already records it, which
-// the plan decided (the next apply then tags it with o's state).
+// workspace, address and generation, and the same state. A legacy object
+// (no state tag) is o's only when legacy is true: when o's state already
+// records it, which the plan decided (the next apply then tags it with o's
+// state).
 func (o Owner) Owns(other Owner, legacy bool) bool {
-	if other.Workspace != o.Workspace || other.Address != o.Address {
+	if other.Workspace != o.Workspace || other.Address != o.Address || other.Generation != o.Generation {
 		return false
 	}
 	return other.StateID == o.StateID || (other.StateID == "" && legacy)

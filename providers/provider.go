@@ -27,6 +27,9 @@ const (
 	TagAddress   = "skyplan-address"
 	// TagState is the lineage of the state that made the object.
 	TagState = "skyplan-state"
+	// TagGeneration numbers the generations of a replaced resource (see
+	// state.Resource.Generation); absent on generation 0.
+	TagGeneration = "skyplan-generation"
 )
 
 // CapabilityStatus is the result of checking one capability's credentials.
@@ -73,7 +76,9 @@ type Observer interface {
 }
 
 // Operation is what Apply is asked to do to one resource. Replace is carried
-// out by the executor as Delete then Create, with state saved in between.
+// out by the executor as Create of the next generation then Delete of the
+// old one (create-before-destroy), or Delete then Create where the name must
+// be reused, with state saved in between.
 type Operation string
 
 const (
@@ -103,6 +108,9 @@ type ApplyRequest struct {
 	ImportID string
 	Address  string
 	Type     string
+	// Generation is the generation of the objects this action creates or
+	// acts on; objects of other generations at the address are not its own.
+	Generation int
 	// Desired holds the spec attributes (nil for delete).
 	Desired state.Attrs
 	// Prior is what state/observation knew before (nil for create).

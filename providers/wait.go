@@ -17,6 +17,9 @@ type Limits struct {
 	// WaitTimeout bounds one long wait: instances running or gone, an
 	// operation done.
 	WaitTimeout time.Duration
+	// CapacityWait bounds retrying a place that refused a launch for
+	// capacity or quota before the next candidate is tried.
+	CapacityWait time.Duration
 }
 
 // DefaultWaitTimeout bounds a long wait when nothing else is set.
@@ -29,6 +32,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.WaitTimeout <= 0 {
 		l.WaitTimeout = DefaultWaitTimeout
+	}
+	if l.CapacityWait <= 0 {
+		l.CapacityWait = DefaultCapacityWait
 	}
 	return l
 }

@@ -100,6 +100,9 @@ type Resource struct {
 	DependsOn []string
 	// AllowReplace is `lifecycle { allow_replace = true }`.
 	AllowReplace bool
+	// DestroyBeforeCreate is `lifecycle { create_before_destroy = false }`:
+	// a replacement deletes the old generation before creating the new.
+	DestroyBeforeCreate bool
 	// Sensitive marks attributes computed from a `sensitive = true`
 	// variable: their values are never printed.
 	Sensitive map[string]bool

@@ -21,7 +21,7 @@ var resourceBodySchemas = func() map[string]*hcl.BodySchema {
 	return out
 }()
 
-var lifecycleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "allow_replace"}}}
+var lifecycleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "allow_replace"}, {Name: "create_before_destroy"}}}
 
 // decodeResource decodes every attribute it can, so one run reports an
 // unknown attribute and a wrong type in the same block together.
@@ -67,6 +67,14 @@ func (l *loader) decodeResource(n *node, sc *scope) (*Resource, hcl.Diagnostics)
 			v, d := decodeAttr(a, TypeBool, sc)
 			diags = append(diags, d...)
 			r.AllowReplace, _ = v.(bool)
+		}
+		if a, ok := lc.Attributes["create_before_destroy"]; ok {
+			v, d := decodeAttr(a, TypeBool, sc)
+			diags = append(diags, d...)
+			if cbd, set := v.(bool); set {
+				r.DestroyBeforeCreate = !cbd
+				r.AttrRanges["lifecycle.create_before_destroy"] = a.Expr.Range()
+			}
 		}
 	}
 	r.DependsOn = l.resourceDeps(n)

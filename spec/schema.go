@@ -113,6 +113,9 @@ var Schemas = []*ResourceSchema{
 			{Name: "cloud", Type: TypeString, Required: true, ForceNew: true, Reason: "a cluster cannot move between clouds; its nodes are recreated"},
 			{Name: "region", Type: TypeString, ForceNew: true, Reason: "nodes cannot move between regions"},
 			{Name: "zone", Type: TypeString, ForceNew: true, Reason: "nodes cannot move between zones"},
+			{Name: "zones", Type: TypeStringList, StateOnly: true, Doc: placementDoc("zones")},
+			{Name: "regions", Type: TypeStringList, StateOnly: true, Doc: placementDoc("regions")},
+			{Name: "placement_order", Type: TypeString, StateOnly: true, Doc: placementOrderDoc},
 			{Name: "instance_type", Type: TypeString, ForceNew: true, Reason: "the machine type of running nodes cannot change in place"},
 			{Name: "accelerators", Type: TypeString, ForceNew: true, Reason: "accelerators are fixed when a node is created"},
 			{Name: "image", Type: TypeString, ForceNew: true, Reason: "the boot image of running nodes cannot change"},
@@ -151,6 +154,9 @@ var Schemas = []*ResourceSchema{
 			{Name: "cloud", Type: TypeString, Required: true, ForceNew: true, Reason: "managed jobs running on the old controller are not migrated"},
 			{Name: "region", Type: TypeString, ForceNew: true, Reason: "managed jobs running on the old controller are not migrated"},
 			{Name: "zone", Type: TypeString, ForceNew: true, Reason: "managed jobs running on the old controller are not migrated"},
+			{Name: "zones", Type: TypeStringList, StateOnly: true, Doc: placementDoc("zones")},
+			{Name: "regions", Type: TypeStringList, StateOnly: true, Doc: placementDoc("regions")},
+			{Name: "placement_order", Type: TypeString, StateOnly: true, Doc: placementOrderDoc},
 			{Name: "instance_type", Type: TypeString, ForceNew: true, Reason: "managed jobs running on the old controller are not migrated"},
 			{Name: "image", Type: TypeString, ForceNew: true, Reason: "managed jobs running on the old controller are not migrated"},
 			{Name: "disk_size", Type: TypeNumber, Default: int64(50), ForceNew: true, Reason: "managed jobs running on the old controller are not migrated"},
@@ -172,6 +178,21 @@ var Schemas = []*ResourceSchema{
 		},
 	},
 }
+
+// Placement candidates (zones, regions) only steer where apply launches: the
+// place a resource landed in satisfies the spec as long as it is one of them
+// (see Placements), so changing the list never touches the cloud.
+func placementDoc(attr string) string {
+	return "placement candidates: " + attr + " tried in order on capacity and quota errors"
+}
+
+const placementOrderDoc = `order of the candidates: "price" (cheapest first, the default) or "listed"`
+
+// Placement orders (placement_order).
+const (
+	OrderPrice  = "price"
+	OrderListed = "listed"
+)
 
 // SchemaFor returns the schema of a resource type, or nil.
 func SchemaFor(typ string) *ResourceSchema {

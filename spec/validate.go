@@ -48,8 +48,18 @@ func validateResource(cfg *Config, r *Resource) hcl.Diagnostics {
 	}
 	switch r.Type {
 	case TypeCluster, TypeJobsController:
+		if d := prepareCandidates(r, cloudName); d.HasErrors() {
+			return append(diags, d...)
+		}
 		diags = append(diags, validateCompute(cfg, r, cloud)...)
+		if !diags.HasErrors() {
+			diags = append(diags, finishCandidates(r, cloudName)...)
+		}
 	case TypeBucket:
+		if rangeSet(r, "lifecycle.create_before_destroy") && !r.DestroyBeforeCreate {
+			errAt(r.Range("lifecycle.create_before_destroy"), "create_before_destroy on a bucket",
+				"A bucket's name is the bucket: a replacement must delete the old one before it can create the new one, so buckets are always replaced delete-then-create. Remove create_before_destroy.")
+		}
 		if cloudName == "aws" && r.String("region") == "" {
 			if regions := cloud.StringList("regions"); len(regions) > 0 {
 				r.Attrs["region"] = regions[0]
@@ -107,9 +117,12 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 			errAt(r.Range("zone"), "Zone outside region", fmt.Sprintf("zone %q is not in region %q.", r.String("zone"), r.String("region")))
 		}
 	case "gcp":
-		if r.String("zone") == "" {
-			errAt(r.DeclRange, "Missing zone", fmt.Sprintf("%s is on gcp and needs zone, e.g. zone = \"us-central1-a\".", r.Address()))
-		} else {
+		switch {
+		case r.String("zone") == "" && len(r.StringList("regions")) > 0:
+			// Candidate regions: finishCandidates picks their zones.
+		case r.String("zone") == "":
+			errAt(r.DeclRange, "Missing zone", fmt.Sprintf("%s is on gcp and needs zone, e.g. zone = \"us-central1-a\" (or zones, or regions, for candidates).", r.Address()))
+		default:
 			z := r.String("zone")
 			i := strings.LastIndex(z, "-")
 			switch region := r.String("region"); {
@@ -199,7 +212,7 @@ func validateCompute(cfg *Config, r *Resource, cloud *Cloud) hcl.Diagnostics {
 			return diags
 		}
 		location := r.String("region")
-		if cloud.Name == "gcp" {
+		if cloud.Name == "gcp" && r.String("zone") != "" {
 			location = r.String("zone")
 		}
 		t, err := catalog.ResolveInstanceTypeIn(cloud.Name, parsed, location)

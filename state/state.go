@@ -54,6 +54,10 @@ type Resource struct {
 	// MovedFrom is the address this resource's objects are still tagged
 	// with after `skyplan state mv`; the next apply re-tags them.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// Generation tells the objects of a replacement from those it replaces
+	// while both exist (create-before-destroy): 0 for the first, untagged;
+	// each replacement's objects carry the next number in a tag.
+	Generation int `json:"generation,omitempty"`
 	// StateID is, on an observed resource, the lineage its objects are
 	// tagged with ("" for objects made before skyplan tagged it). Not saved.
 	StateID string `json:"-"`

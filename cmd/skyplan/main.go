@@ -59,8 +59,9 @@ type Globals struct {
 	VarFile []string `name:"var-file" sep:"none" placeholder:"FILE" help:"Read variables from a file (HCL or .json; repeatable)."`
 	NoColor bool     `name:"no-color" help:"Disable colored output (also when NO_COLOR is set or output is not a terminal)."`
 
-	CallTimeout time.Duration `name:"call-timeout" placeholder:"DURATION" help:"Bound on each call to a cloud or state backend: connecting, the answer, each pause in it (default 30s; also SKYPLAN_CALL_TIMEOUT)."`
-	WaitTimeout time.Duration `name:"wait-timeout" placeholder:"DURATION" help:"Bound on each long wait: instances running or gone, operations done (default 20m; also SKYPLAN_WAIT_TIMEOUT)."`
+	CallTimeout  time.Duration `name:"call-timeout" placeholder:"DURATION" help:"Bound on each call to a cloud or state backend: connecting, the answer, each pause in it (default 30s; also SKYPLAN_CALL_TIMEOUT)."`
+	WaitTimeout  time.Duration `name:"wait-timeout" placeholder:"DURATION" help:"Bound on each long wait: instances running or gone, operations done (default 20m; also SKYPLAN_WAIT_TIMEOUT)."`
+	CapacityWait time.Duration `name:"capacity-wait" placeholder:"DURATION" help:"Bound on retrying a zone or region that refused a launch (capacity, quota) before the next candidate (default 30s; also SKYPLAN_CAPACITY_WAIT)."`
 
 	Stdin  io.Reader `kong:"-"`
 	Stdout io.Writer `kong:"-"`
@@ -95,7 +96,7 @@ func exitCode(code int) error { return &exitError{code: code} }
 // singleDashFlags are the long flags skyplan shares with Terraform, which
 // Terraform users type with one dash (README lists them).
 var singleDashFlags = []string{"auto-approve", "check", "chdir", "destroy", "detailed-exitcode", "help", "no-color",
-	"out", "parallelism", "target", "var", "var-file", "format", "call-timeout", "wait-timeout"}
+	"out", "parallelism", "target", "var", "var-file", "format", "call-timeout", "wait-timeout", "capacity-wait"}
 
 // twoStageCommands change clouds: the first interrupt lets what runs stop
 // cleanly (no new action, no more waiting, state saved), the second cancels
@@ -281,7 +282,7 @@ func (g *Globals) wasInterrupted() bool {
 	}
 }
 
-// resolveLimits takes --call-timeout and --wait-timeout, else their
+// resolveLimits takes --call-timeout, --wait-timeout and --capacity-wait, else their
 // environment variables, else the defaults.
 func (g *Globals) resolveLimits() (providers.Limits, error) {
 	var l providers.Limits
@@ -292,6 +293,7 @@ func (g *Globals) resolveLimits() (providers.Limits, error) {
 	}{
 		{"--call-timeout", "SKYPLAN_CALL_TIMEOUT", g.CallTimeout, &l.CallTimeout},
 		{"--wait-timeout", "SKYPLAN_WAIT_TIMEOUT", g.WaitTimeout, &l.WaitTimeout},
+		{"--capacity-wait", "SKYPLAN_CAPACITY_WAIT", g.CapacityWait, &l.CapacityWait},
 	} {
 		v := d.val
 		if v == 0 {

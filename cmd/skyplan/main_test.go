@@ -114,6 +114,7 @@ func TestScripts(t *testing.T) {
 			"s3mk":        cmdS3Make,
 			"ec2launch":   cmdEC2Launch,
 			"gceadd":      cmdGCEAdd,
+			"gcpexhaust":  cmdGCPExhaust,
 			"gcelabel":    cmdGCELabel,
 			"s3tag":       cmdS3Tag,
 			"s3put":       cmdS3Put,

@@ -38,6 +38,9 @@ type CapacityRule struct {
 	// Placement.AvailabilityZone, or its subnet's zone (SetSubnetZone, else
 	// looked up upstream). Empty matches every launch.
 	Zone string
+	// Region is the region the launch is signed for ("us-west-2"); empty
+	// matches every region.
+	Region string
 	// InstanceType ("p4d.24xlarge"); empty matches every type.
 	InstanceType string
 	// Market is MarketSpot, MarketOnDemand or empty for both.
@@ -118,7 +121,7 @@ func (p *Proxy) capacityRefusal(ctx context.Context, op Op, r *http.Request, bod
 	}
 	var exhausted []string // zones refused for this type and market
 	for _, rule := range p.capacity {
-		if rule.Zone != "" && rule.Code == InsufficientInstanceCapacity && rule.matches(launch{zone: rule.Zone, instanceType: l.instanceType, market: l.market}) {
+		if rule.Zone != "" && rule.Code == InsufficientInstanceCapacity && rule.matches(launch{region: l.region, zone: rule.Zone, instanceType: l.instanceType, market: l.market}) {
 			exhausted = append(exhausted, rule.Zone)
 		}
 	}
@@ -145,7 +148,7 @@ func (p *Proxy) capacityRefusal(ctx context.Context, op Op, r *http.Request, bod
 }
 
 func (r *capacityRule) matches(l launch) bool {
-	return (r.Zone == "" || r.Zone == l.zone) &&
+	return (r.Zone == "" || r.Zone == l.zone) && (r.Region == "" || r.Region == l.region) &&
 		(r.InstanceType == "" || r.InstanceType == l.instanceType) &&
 		(r.Market == "" || r.Market == l.market)
 }

@@ -111,7 +111,7 @@ if [ -x "$root/bin/fakeclouds" ]; then
   for _ in $(seq 1 300); do [ -s "$logdir/fake.env" ] && break; sleep 0.1; done
   # shellcheck disable=SC1091
   set -a; . "$logdir/fake.env"; set +a
-  for ex in gcp-tpu k8s-gpu-labels cross-cloud-jobs; do
+  for ex in gcp-tpu gpu-failover k8s-gpu-labels cross-cloud-jobs; do
     [ -d "$root/examples/$ex" ] && run_example "$ex"
   done
 fi

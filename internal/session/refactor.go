@@ -57,7 +57,7 @@ func (s *Session) Release(ctx context.Context, addr string) error {
 			return fmt.Errorf("%s: no provider for cloud %q", addr, r.Cloud)
 		}
 		req := providers.ApplyRequest{Op: providers.OpRelease, Workspace: s.State.Workspace, StateID: s.State.Lineage,
-			Address: addr, Type: r.Type, Prior: r, ClaimLegacy: true, MovedFrom: r.MovedFrom}
+			Address: addr, Type: r.Type, Generation: r.Generation, Prior: r, ClaimLegacy: true, MovedFrom: r.MovedFrom}
 		if _, err := p.Apply(ctx, req); err != nil {
 			return fmt.Errorf("%s: its objects keep skyplan's tags, so it stays in state: %w", addr, err)
 		}

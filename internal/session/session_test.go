@@ -21,7 +21,12 @@ import (
 // writeSpec puts one spec file in a fresh directory and loads it.
 func writeSpec(t *testing.T, src string) *spec.Config {
 	t.Helper()
-	dir := t.TempDir()
+	return writeIn(t, t.TempDir(), src)
+}
+
+// writeIn writes main.hcl into dir (kept across loads, with its state) and loads it.
+func writeIn(t *testing.T, dir, src string) *spec.Config {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -139,6 +139,7 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		cc := controllerConfig(req.Workspace, req.Desired)
 		s.nodes, s.configTags, s.userData = 1, cc.tags(), cc.userData()
 	}
+	places := clusterPlaces(s, req.Desired)
 	client, err := p.ec2Client(ctx, s.region)
 	if err != nil {
 		return nil, err
@@ -148,9 +149,9 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	if err := p.indexImported(ctx, client, req, s.region); err != nil {
 		return nil, err
 	}
-	all, err := p.ownedInstances(ctx, client, s.region, req, nil)
+	all, err := p.locateCluster(ctx, req, &s, &client, places)
 	if err != nil {
-		return nil, wrapErr(req.Address, "DescribeInstances", s.region, err)
+		return nil, err
 	}
 	keep, extra, previous := planNodes(all, s.nodes)
 	current := func() *state.Resource {
@@ -174,20 +175,8 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	}
 
 	started, launchErr := p.startStopped(ctx, client, req, s.region, keep)
-	var launched []string
-	for i := int64(0); i < s.nodes; i++ {
-		if _, ok := keep[int(i)]; ok {
-			continue
-		}
-		req.Report("%s: launching node %d (%s) in %s", req.Address, i, s.instanceType, s.region)
-		inst, err := p.launchNode(ctx, client, req, s, int(i), previous[int(i)])
-		if err != nil {
-			launchErr = errors.Join(launchErr, err)
-			break
-		}
-		keep[int(i)] = inst
-		launched = append(launched, awssdk.ToString(inst.InstanceId))
-	}
+	launched, err := p.launchPlaced(ctx, req, &s, &client, places, keep, previous)
+	launchErr = errors.Join(launchErr, err)
 	if waiting := append(started, launched...); len(waiting) > 0 {
 		w := ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
 			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
@@ -209,6 +198,9 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	}
 	res := clusterResource(req.Address, s.region, indexNodes(live), req.Desired)
 	if launchErr != nil && len(res.IDs) == 0 {
+		if providers.IsCapacity(launchErr) {
+			return nil, providers.Refused(launchErr) // every candidate refused; what they launched is terminated
+		}
 		return nil, launchErr // nothing exists for state to remember
 	}
 	return res, launchErr

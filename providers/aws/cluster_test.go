@@ -547,14 +547,16 @@ func defaultSubnet(t *testing.T, b netBuilder) *string {
 }
 
 // failNthRunInstances makes the nth RunInstances call fail before it is sent,
-// as a capacity error would: fault injection on the real client.
+// as a subnet out of addresses would: fault injection on the real client.
+// (A capacity refusal is not this: a new cluster moves on whole, see
+// placement_test.go.)
 func failNthRunInstances(n int) func(*config.LoadOptions) error {
 	var seen atomic.Int64
 	return config.WithAPIOptions([]func(*middleware.Stack) error{func(st *middleware.Stack) error {
 		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("skyplan-test-fail",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				if awsmiddleware.GetOperationName(ctx) == "RunInstances" && seen.Add(1) == int64(n) {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "InsufficientInstanceCapacity", Message: "no capacity"}
+					return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "InsufficientFreeAddressesInSubnet", Message: "no free addresses"}
 				}
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
@@ -566,8 +568,8 @@ func TestClusterPartialCreateReturnsWhatExists(t *testing.T) {
 	ws := unique("ws")
 	p := newProvider(t, ws, nil, failNthRunInstances(2))
 	res, err := p.Apply(testCtx(t), providers.ApplyRequest{Op: providers.OpCreate, Workspace: ws, Address: "cluster.half", Type: spec.TypeCluster, Desired: clusterAttrs(3)})
-	if err == nil || !strings.Contains(err.Error(), "cluster.half: RunInstances in us-east-1: InsufficientInstanceCapacity") {
-		t.Fatalf("err = %v; want the capacity error with address, call and region", err)
+	if err == nil || !strings.Contains(err.Error(), "cluster.half: RunInstances in us-east-1: InsufficientFreeAddressesInSubnet") {
+		t.Fatalf("err = %v; want the launch error with address, call and region", err)
 	}
 	if res == nil || len(res.IDs) != 1 || res.Attrs["nodes"] != int64(1) {
 		t.Fatalf("partial create returned %+v; want the one node that was launched", res)

@@ -64,6 +64,15 @@ func errorCode(err error) string {
 	return ""
 }
 
+// errorMessage returns the AWS error message, or "".
+func errorMessage(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorMessage()
+	}
+	return ""
+}
+
 func hasCode(err error, codes ...string) bool {
 	c := errorCode(err)
 	for _, want := range codes {

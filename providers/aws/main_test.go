@@ -86,6 +86,7 @@ func newProvider(t *testing.T, workspace string, cloudAttrs map[string]any, opts
 	}
 	p := prov.(*Provider)
 	p.waitTimeout = 2 * time.Minute
+	p.capacityWait = time.Millisecond // a refused place is not retried in place
 	p.extraLoadOptions = opts
 	return p
 }

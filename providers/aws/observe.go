@@ -87,6 +87,13 @@ func (p *Provider) scanPlan(ctx context.Context, hints []providers.ResourceHint)
 			} else if z := h.Attrs.String("zone"); z != "" {
 				set[regionOfZone(z)] = true
 			}
+			// Where a failover may have put it.
+			for _, r := range h.Attrs.StringList("regions") {
+				set[r] = true
+			}
+			for _, z := range h.Attrs.StringList("zones") {
+				set[regionOfZone(z)] = true
+			}
 		case spec.TypeBucket:
 			storage = true
 		}
@@ -119,26 +126,26 @@ func (p *Provider) observeInstances(ctx context.Context, region, workspace strin
 	var out []*state.Resource
 	for _, o := range sortedOwners(byOwner) {
 		r := clusterResource(o.Address, region, indexNodes(byOwner[o]), nil)
-		r.StateID = o.StateID
+		r.StateID, r.Generation = o.StateID, o.Generation
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-// sortedOwners orders owners by address, then state.
+// sortedOwners orders owners by address, state, then generation.
 func sortedOwners[V any](m map[providers.Owner]V) []providers.Owner {
 	return slices.SortedFunc(maps.Keys(m), func(a, b providers.Owner) int {
-		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.StateID, b.StateID))
+		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.StateID, b.StateID), cmp.Compare(a.Generation, b.Generation))
 	})
 }
 
-// mergeByAddress keeps one resource per address and owning state. An
-// address in two regions (a move caught half way) keeps the larger group's
-// attributes and all IDs.
+// mergeByAddress keeps one resource per address, owning state and
+// generation. An address in two regions (a move caught half way) keeps the
+// larger group's attributes and all IDs.
 func mergeByAddress(rs []*state.Resource) []*state.Resource {
 	byAddr := map[providers.Owner]*state.Resource{}
 	for _, r := range rs {
-		key := providers.Owner{Address: r.Address, StateID: r.StateID}
+		key := providers.Owner{Address: r.Address, StateID: r.StateID, Generation: r.Generation}
 		have, ok := byAddr[key]
 		if !ok {
 			byAddr[key] = r

@@ -50,6 +50,8 @@ type Provider struct {
 	// callTimeout bounds one HTTP request attempt; waitTimeout one waiter.
 	callTimeout time.Duration
 	waitTimeout time.Duration
+	// capacityWait bounds retrying a place that refused a launch.
+	capacityWait time.Duration
 
 	cfgOnce sync.Once
 	cfg     awssdk.Config
@@ -79,14 +81,15 @@ func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
 	}
 	limits := cfg.Limits.WithDefaults()
 	return &Provider{
-		cloud:       cloud,
-		workspace:   cfg.Workspace,
-		profile:     cloud.String("profile"),
-		callTimeout: limits.CallTimeout,
-		waitTimeout: limits.WaitTimeout,
-		ec2s:        map[string]*ec2.Client{},
-		s3s:         map[string]*s3.Client{},
-		images:      map[string]imageChoice{},
+		cloud:        cloud,
+		workspace:    cfg.Workspace,
+		profile:      cloud.String("profile"),
+		callTimeout:  limits.CallTimeout,
+		waitTimeout:  limits.WaitTimeout,
+		capacityWait: limits.CapacityWait,
+		ec2s:         map[string]*ec2.Client{},
+		s3s:          map[string]*s3.Client{},
+		images:       map[string]imageChoice{},
 	}, nil
 }
 
@@ -136,7 +139,7 @@ func (p *Provider) ec2Client(ctx context.Context, region string) (*ec2.Client, e
 	if c, ok := p.ec2s[region]; ok {
 		return c, nil
 	}
-	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
+	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region }, withoutCapacityRetries)
 	p.ec2s[region] = c
 	return c, nil
 }
@@ -194,7 +197,7 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*stat
 // reservedTag reports tag keys skyplan or AWS own, which labels may not use.
 func reservedTag(k string) bool {
 	switch k {
-	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
+	case providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, providers.TagGeneration, tagNodeIndex, "Name", tagControllerBucket, tagControllerJobClouds:
 		return true
 	}
 	return strings.HasPrefix(strings.ToLower(k), "aws:")

@@ -17,7 +17,7 @@ import (
 )
 
 // ownershipKeys are the tags that make an object skyplan's.
-var ownershipKeys = []string{providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, tagNodeIndex}
+var ownershipKeys = []string{providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, providers.TagGeneration, tagNodeIndex}
 
 // release removes skyplan's ownership tags from a resource's objects, which
 // keep running unmanaged (`skyplan state rm`).

@@ -136,11 +136,11 @@ func (e *describedError) Unwrap() error { return e.err }
 
 // operationHints tell what to do about well-known operation errors.
 var operationHints = map[string]string{
-	"QUOTA_EXCEEDED":                            "raise the quota (IAM & Admin → Quotas) or choose another region",
-	"ZONE_RESOURCE_POOL_EXHAUSTED":              "the zone has no capacity for this machine type now; retry later or choose another zone",
-	"ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS": "the zone has no capacity for this machine type now; retry later or choose another zone",
+	"QUOTA_EXCEEDED":                            "raise the quota (IAM & Admin → Quotas) or choose another region (regions = [...] fails over)",
+	"ZONE_RESOURCE_POOL_EXHAUSTED":              "the zone has no capacity for this machine type now; retry later or choose another zone (zones = [...] fails over)",
+	"ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS": "the zone has no capacity for this machine type now; retry later or choose another zone (zones = [...] fails over)",
 	"RESOURCE_ALREADY_EXISTS":                   "an object of that name already exists",
-	"RESOURCE_EXHAUSTED":                        "raise the TPU quota or choose another zone where this TPU type is offered",
+	"RESOURCE_EXHAUSTED":                        "raise the TPU quota or choose another zone where this TPU type is offered (zones = [...] fails over)",
 }
 
 // OperationError is a long-running operation that ended in an error.

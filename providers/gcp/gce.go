@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -185,10 +186,71 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	if err := p.adoptImported(ctx, svc, s); err != nil {
 		return nil, err
 	}
-	existing, err := p.ownedZoneInstances(ctx, svc, s.zone, req)
+	places := providers.Placements(req.Desired, regionOfZone)
+	byZone, err := p.ownedByZone(ctx, svc, req, places)
 	if err != nil {
-		return nil, p.apiError(req.Address, "listing instances in zone "+s.zone, "compute", err)
+		return nil, err
 	}
+	zone, home, placeErr := settle(ctx, p, req, places, byZone, zonal[*compute.Instance]{
+		list: func(ctx context.Context, zone string) ([]*compute.Instance, error) {
+			insts, err := p.ownedZoneInstances(ctx, svc, zone, req)
+			if err != nil {
+				return nil, p.apiError(req.Address, "listing instances in zone "+zone, "compute", err)
+			}
+			return insts, nil
+		},
+		remove: func(ctx context.Context, insts []*compute.Instance) error {
+			return p.deleteInstances(ctx, svc, req.Address, insts)
+		},
+		reconcile: func(ctx context.Context, zone string, existing []*compute.Instance) error {
+			zs, err := specIn(req, zone, parseGCESpec)
+			if err != nil {
+				return err
+			}
+			return p.reconcileGCE(ctx, svc, zs, existing)
+		},
+	})
+	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
+		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing
+	}
+	if zone == "" {
+		zone = cmp.Or(home, s.zone)
+	}
+	res, obsErr := p.observeGCEAddress(ctx, svc, zone, req)
+	if err := errors.Join(placeErr, obsErr); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// ownedByZone lists the request's instances in its candidate zones, by
+// zone: one list for a single zone, one aggregated list for several.
+func (p *Provider) ownedByZone(ctx context.Context, svc *compute.Service, req providers.ApplyRequest, places []providers.Placement) (map[string][]*compute.Instance, error) {
+	var insts []*compute.Instance
+	var err error
+	if len(places) == 1 {
+		if insts, err = p.ownedZoneInstances(ctx, svc, places[0].Zone, req); err != nil {
+			return nil, p.apiError(req.Address, "listing instances in zone "+places[0].Zone, "compute", err)
+		}
+	} else {
+		if insts, err = p.listAggregatedInstances(ctx, svc, requestFilter(req)); err != nil {
+			return nil, p.apiError(req.Address, "listing instances", "compute", err)
+		}
+		insts = slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) })
+	}
+	out := map[string][]*compute.Instance{}
+	for _, inst := range insts {
+		zone := cmp.Or(lastSegment(inst.Zone), places[0].Zone)
+		out[zone] = append(out[zone], inst)
+	}
+	return out, nil
+}
+
+// reconcileGCE makes one zone's nodes match the spec: it deletes extra
+// nodes, creates missing ones (named for the request's generation), syncs
+// labels and controller metadata, and starts nodes stopped outside skyplan.
+func (p *Provider) reconcileGCE(ctx context.Context, svc *compute.Service, s *gceSpec, existing []*compute.Instance) error {
+	req := s.req
 	keep, drop := planNodes(existing, s.nodes, func(name string) int { return nodeIndex(name, s.address, s.workspace) })
 
 	var errs []error
@@ -203,7 +265,7 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	var names []string
 	for i := 0; len(keep)+len(names) < s.nodes; i++ {
 		if !used[i] {
-			names = append(names, nodeName(s.address, s.workspace, i))
+			names = append(names, generationNodeName(s.address, s.workspace, req.Generation, i))
 		}
 	}
 	if len(names) > 0 {
@@ -229,11 +291,7 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 			return p.restartInstance(ctx, svc, req, s, down[name])
 		}))
 	}
-	res, obsErr := p.observeGCEAddress(ctx, svc, s.zone, req)
-	if err := errors.Join(append(errs, obsErr)...); err != nil {
-		return res, err
-	}
-	return res, nil
+	return errors.Join(errs...)
 }
 
 // planNodes keeps the n lowest-indexed nodes (names skyplan did not make

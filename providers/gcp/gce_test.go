@@ -139,8 +139,8 @@ func TestOperationErrorSurfaced(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if res == nil || res.Attrs["nodes"] != int64(0) {
-		t.Errorf("result after failed create = %+v, want the (empty) cluster as it is", res)
+	if res != nil || !providers.IsRefused(err) {
+		t.Errorf("result after a refused create = %+v, %v; want nothing, and the error marked as refused (nothing was made)", res, err)
 	}
 
 	e.fake.ClearFaults()

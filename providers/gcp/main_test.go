@@ -60,6 +60,7 @@ func (e *env) provider(t *testing.T, workspace string, attrs ...map[string]any) 
 	p := prov.(*Provider)
 	p.backoff.Initial, p.backoff.Max = time.Millisecond, 5*time.Millisecond
 	p.opTimeout = 30 * time.Second
+	p.capacityWait = time.Millisecond // a refused zone is not retried in place
 	return p
 }
 

@@ -23,12 +23,22 @@ const maxLabels = 64
 // a valid GCE instance / TPU node name ([a-z]([-a-z0-9]*[a-z0-9])?, ≤63).
 // Long names are cut and suffixed with a hash so they stay distinct.
 func nodeName(address, workspace string, i int) string {
+	return generationNodeName(address, workspace, 0, i)
+}
+
+// generationNodeName is nodeName for a generation: generation g > 0 adds
+// "-g<g>" before the index, so a replacement's nodes never take the names
+// of the nodes they replace while both exist.
+func generationNodeName(address, workspace string, gen, i int) string {
 	base := sanitizeName(spec.AddressName(address)) + "-" + sanitizeName(workspace)
 	base = strings.Trim(base, "-")
 	if base == "" || base[0] < 'a' || base[0] > 'z' {
 		base = "sky-" + base
 	}
 	suffix := "-" + strconv.Itoa(i)
+	if gen > 0 {
+		suffix = fmt.Sprintf("-g%d-%d", gen, i)
+	}
 	if len(base)+len(suffix) > 63 {
 		h := fnv.New32a()
 		h.Write([]byte(address + "/" + workspace))
@@ -54,17 +64,26 @@ func sanitizeName(s string) string {
 	return b.String()
 }
 
-// nodeIndex recovers i from a name made by nodeName, or -1.
+// nodeIndex recovers i from a name made by generationNodeName, or -1.
 func nodeIndex(name, address, workspace string) int {
 	i := strings.LastIndex(name, "-")
 	if i < 0 {
 		return -1
 	}
 	n, err := strconv.Atoi(name[i+1:])
-	if err != nil || n < 0 || nodeName(address, workspace, n) != name {
+	if err != nil || n < 0 {
 		return -1
 	}
-	return n
+	if nodeName(address, workspace, n) == name {
+		return n
+	}
+	rest := name[:i]
+	if j := strings.LastIndex(rest, "-"); j >= 0 && strings.HasPrefix(rest[j+1:], "g") {
+		if g, err := strconv.Atoi(rest[j+2:]); err == nil && g > 0 && generationNodeName(address, workspace, g, n) == name {
+			return n
+		}
+	}
+	return -1
 }
 
 // suggestLabel proposes a valid spelling for an invalid key or value.

@@ -123,6 +123,9 @@ func (p *Provider) scanPlan(hints []providers.ResourceHint) scanPlan {
 				if z := h.Attrs.String("zone"); z != "" {
 					zones[z] = true
 				}
+				for _, z := range h.Attrs.StringList("zones") { // where a failover may have put it
+					zones[z] = true
+				}
 				continue
 			}
 			s.gce, s.gceNeeded = true, true
@@ -171,7 +174,7 @@ func (p *Provider) observeGCE(ctx context.Context, ws string, plan scanPlan) ([]
 	var out []*state.Resource
 	for _, o := range sortedOwners(byOwner) {
 		r := gceResource(o.Address, ws, byOwner[o], disks, plan.hints[o.Address])
-		r.StateID = o.StateID
+		r.StateID, r.Generation = o.StateID, o.Generation
 		out = append(out, r)
 	}
 	return out, nil
@@ -215,12 +218,13 @@ func (p *Provider) observeTPU(ctx context.Context, ws string, plan scanPlan) ([]
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(byKey), func(a, b key) int {
-		return cmp.Or(strings.Compare(a.owner.Address, b.owner.Address), strings.Compare(a.owner.StateID, b.owner.StateID), strings.Compare(a.zone, b.zone))
+		return cmp.Or(strings.Compare(a.owner.Address, b.owner.Address), strings.Compare(a.owner.StateID, b.owner.StateID),
+			cmp.Compare(a.owner.Generation, b.owner.Generation), strings.Compare(a.zone, b.zone))
 	})
 	var out []*state.Resource
 	for _, k := range keys {
 		r := tpuResource(k.owner.Address, ws, k.zone, byKey[k], plan.hints[k.owner.Address])
-		r.StateID = k.owner.StateID
+		r.StateID, r.Generation = k.owner.StateID, k.owner.Generation
 		out = append(out, r)
 	}
 	return out, nil
@@ -261,9 +265,9 @@ func (s scanPlan) owner(labels map[string]string, ws string) (providers.Owner, b
 	return o, ok && o.Workspace == ws && o.Address != ""
 }
 
-// sortedOwners orders owners by address, then state.
+// sortedOwners orders owners by address, state, then generation.
 func sortedOwners[V any](m map[providers.Owner]V) []providers.Owner {
 	return slices.SortedFunc(maps.Keys(m), func(a, b providers.Owner) int {
-		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.StateID, b.StateID))
+		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.StateID, b.StateID), cmp.Compare(a.Generation, b.Generation))
 	})
 }

@@ -68,6 +68,9 @@ type Provider struct {
 	pageSize int64
 	// parallel bounds concurrent node creations/deletions.
 	parallel int
+	// capacityWait bounds retrying a zone that refused a create for
+	// capacity or quota before the next candidate.
+	capacityWait time.Duration
 
 	mu         sync.Mutex
 	computeSvc *compute.Service
@@ -110,15 +113,16 @@ func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
 	}
 	limits := cfg.Limits.WithDefaults()
 	return &Provider{
-		project:     project,
-		workspace:   cfg.Workspace,
-		cloud:       cloud,
-		endpoints:   eps,
-		callTimeout: limits.CallTimeout,
-		opTimeout:   limits.WaitTimeout,
-		backoff:     gax.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Multiplier: 1.6},
-		maxRetries:  6,
-		parallel:    8,
+		project:      project,
+		workspace:    cfg.Workspace,
+		cloud:        cloud,
+		endpoints:    eps,
+		callTimeout:  limits.CallTimeout,
+		opTimeout:    limits.WaitTimeout,
+		backoff:      gax.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Multiplier: 1.6},
+		maxRetries:   6,
+		parallel:     8,
+		capacityWait: limits.CapacityWait,
 	}, nil
 }
 

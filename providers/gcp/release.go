@@ -81,7 +81,7 @@ func (p *Provider) releaseBucket(ctx context.Context, req providers.ApplyRequest
 		return fmt.Errorf("%s: refusing to release bucket %s: it is not labelled as owned by %s of this state", req.Address, name, req.Address)
 	}
 	var upd storage.BucketAttrsToUpdate
-	for _, k := range []string{providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState} {
+	for _, k := range []string{providers.TagManaged, providers.TagWorkspace, providers.TagAddress, providers.TagState, providers.TagGeneration} {
 		if _, ok := cur.Labels[k]; ok {
 			upd.DeleteLabel(k)
 		}

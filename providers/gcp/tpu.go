@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,16 +108,60 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 	if err := p.adoptImportedTPU(ctx, svc, s); err != nil {
 		return nil, err
 	}
-	existing, _, err := p.listNodes(ctx, svc, s.zone)
+	places := providers.Placements(req.Desired, regionOfZone)
+	byZone := map[string][]*tpu.Node{}
+	for _, pl := range places {
+		if byZone[pl.Zone], err = p.ownedNodes(ctx, svc, req, pl.Zone); err != nil {
+			return nil, err
+		}
+	}
+	zone, home, placeErr := settle(ctx, p, req, places, byZone, zonal[*tpu.Node]{
+		list: func(ctx context.Context, zone string) ([]*tpu.Node, error) { return p.ownedNodes(ctx, svc, req, zone) },
+		remove: func(ctx context.Context, nodes []*tpu.Node) error {
+			return p.deleteNodes(ctx, svc, req.Address, nodes)
+		},
+		reconcile: func(ctx context.Context, zone string, existing []*tpu.Node) error {
+			zs, err := specIn(req, zone, parseTPUSpec)
+			if err != nil {
+				return err
+			}
+			return p.reconcileTPU(ctx, svc, zs, existing)
+		},
+	})
+	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
+		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing
+	}
+	if zone == "" {
+		zone = cmp.Or(home, s.zone)
+	}
+	res, obsErr := p.observeTPUAddress(ctx, svc, zone, req)
+	return res, errors.Join(placeErr, obsErr)
+}
+
+// ownedNodes lists one zone's TPU VMs the request owns (not being deleted).
+// A candidate zone the API does not know (404) holds none.
+func (p *Provider) ownedNodes(ctx context.Context, svc *tpu.Service, req providers.ApplyRequest, zone string) ([]*tpu.Node, error) {
+	nodes, _, err := p.listNodes(ctx, svc, zone)
+	if isNotFound(err) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, p.apiError(req.Address, "listing TPU nodes in zone "+s.zone, "tpu", err)
+		return nil, p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
 	}
 	var mine []*tpu.Node
-	for _, n := range existing {
+	for _, n := range nodes {
 		if ownsLabels(req, n.Labels) && n.State != "DELETING" {
 			mine = append(mine, n)
 		}
 	}
+	return mine, nil
+}
+
+// reconcileTPU makes one zone's TPU VMs match the spec: extra ones go,
+// missing ones are created (named for the request's generation), labels
+// are synced.
+func (p *Provider) reconcileTPU(ctx context.Context, svc *tpu.Service, s *tpuSpec, mine []*tpu.Node) error {
+	req := s.req
 	index := func(n *tpu.Node) int { return nodeIndex(lastSegment(n.Name), s.address, s.workspace) }
 	sort.SliceStable(mine, func(a, b int) bool {
 		ia, ib := index(mine[a]), index(mine[b])
@@ -141,7 +186,7 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 	var ids []string
 	for i := 0; len(keep)+len(ids) < s.nodes; i++ {
 		if !used[i] {
-			ids = append(ids, nodeName(s.address, s.workspace, i))
+			ids = append(ids, generationNodeName(s.address, s.workspace, req.Generation, i))
 		}
 	}
 	if len(ids) > 0 {
@@ -155,8 +200,7 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 			errs = append(errs, p.patchNodeLabels(ctx, svc, s, n))
 		}
 	}
-	res, obsErr := p.observeTPUAddress(ctx, svc, s.zone, req)
-	return res, errors.Join(append(errs, obsErr)...)
+	return errors.Join(errs...)
 }
 
 func (p *Provider) createNode(ctx context.Context, svc *tpu.Service, s *tpuSpec, id string) error {
