@@ -91,7 +91,7 @@ func TestPlacementCandidatesOrder(t *testing.T) {
 			if strings.Contains(tc.body, "bucket") {
 				typ = "jobs_controller"
 			}
-			src := "cloud \"aws\" {\n  regions = [\"us-east-1\"]\n}\ncloud \"gcp\" {}\n" + typ + " \"c\" {\n  " + tc.body + "\n}\n"
+			src := "cloud \"aws\" {\n  regions = [\"us-east-1\", \"us-west-2\", \"eu-west-1\"]\n}\ncloud \"gcp\" {}\n" + typ + " \"c\" {\n  " + tc.body + "\n}\n"
 			cfg, diags := caseLoad(t, map[string]string{"main.hcl": src}, spec.Options{})
 			if diags.HasErrors() {
 				t.Fatal(diags.Error())

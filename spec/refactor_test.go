@@ -61,6 +61,7 @@ func TestRefactorBlockErrors(t *testing.T) {
 		{"import to nothing", "import {\n  to = bucket.x\n  id = \"x\"\n}\n", "Import to an undeclared resource", "skyplan import --generate-config"},
 		{"empty import id", "import {\n  to = bucket.e\n  id = \"\"\n}\n", "Invalid import id", "non-empty string"},
 		{"import and move to one", "moved {\n  from = bucket.c\n  to   = bucket.d\n}\nimport {\n  to = bucket.d\n  id = \"x\"\n}\n", "Import and move to one address", "keep one"},
+		{"a candidate region outside regions", "cluster \"t\" {\n  cloud         = \"aws\"\n  regions       = [\"us-east-1\", \"eu-west-1\"]\n  instance_type = \"p4d.24xlarge\"\n}\n", "Region outside the cloud's regions", `Add "eu-west-1" to the cloud block's regions`},
 		{"region outside regions", "cluster \"t\" {\n  cloud         = \"aws\"\n  region        = \"eu-west-1\"\n  instance_type = \"t3.micro\"\n}\n", "Region outside the cloud's regions", `Add "eu-west-1" to the cloud block's regions`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

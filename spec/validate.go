@@ -72,16 +72,25 @@ func validateResource(cfg *Config, r *Resource) hcl.Diagnostics {
 		}
 	}
 	// Observation lists the cloud's regions (and those the state records):
-	// a resource elsewhere would be invisible once its state is lost.
-	if regions := cloud.StringList("regions"); len(regions) > 0 && r.String("region") != "" && !contains(regions, r.String("region")) &&
-		!(cloudName == "gcp" && r.Type == TypeBucket) {
-		attr := "region"
-		if _, set := r.AttrRanges["region"]; !set {
-			attr = "zone"
+	// a resource elsewhere would be invisible once its state is lost. Every
+	// placement candidate counts.
+	if regions := cloud.StringList("regions"); len(regions) > 0 && !(cloudName == "gcp" && r.Type == TypeBucket) {
+		for _, reg := range append([]string{r.String("region")}, r.StringList("regions")...) {
+			if reg == "" || contains(regions, reg) {
+				continue
+			}
+			attr := "region"
+			for _, a := range []string{"regions", "zones", "region", "zone"} {
+				if _, set := r.AttrRanges[a]; set {
+					attr = a
+					break
+				}
+			}
+			errAt(r.Range(attr), "Region outside the cloud's regions",
+				fmt.Sprintf("%s is in region %q, but cloud %q lists regions [%s]; skyplan looks for objects in those regions (and where state says they are), so one elsewhere would be lost with the state. Add %q to the cloud block's regions, or use one of them.",
+					r.Address(), reg, cloudName, strings.Join(regions, ", "), reg))
+			break
 		}
-		errAt(r.Range(attr), "Region outside the cloud's regions",
-			fmt.Sprintf("%s is in region %q, but cloud %q lists regions [%s]; skyplan looks for objects in those regions (and where state says they are), so one elsewhere would be lost with the state. Add %q to the cloud block's regions, or use one of them.",
-				r.Address(), r.String("region"), cloudName, strings.Join(regions, ", "), r.String("region")))
 	}
 	if r.Type == TypeJobsController {
 		for _, jc := range r.StringList("job_clouds") {
