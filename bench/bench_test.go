@@ -20,11 +20,14 @@ import (
 // small cases of TestCallCounts, per operation. When a change makes
 // skyplan call less (or more), update these numbers in the same commit and
 // say why. The page boundary case shows moto paging DescribeInstances at
-// 100 reservations when MaxResults is not set.
+// 100 reservations when MaxResults is not set. A plan that launches
+// something inspects the default VPC for the network lint (SP-AWS-001):
+// DescribeVpcs, DescribeSubnets, DescribeRouteTables, DescribeInternetGateways.
 var expectedCallsToday = map[string]map[string]int{
 	"validate, 20": {},
 	"plan, nothing exists, 20": {
 		"ec2:DescribeAvailabilityZones": 1, "ec2:DescribeInstances": 1,
+		"ec2:DescribeVpcs": 1, "ec2:DescribeSubnets": 1, "ec2:DescribeRouteTables": 1, "ec2:DescribeInternetGateways": 1,
 	},
 	"plan, all exist, 20": {
 		"ec2:DescribeAvailabilityZones": 1, "ec2:DescribeInstances": 1,
@@ -36,6 +39,7 @@ var expectedCallsToday = map[string]map[string]int{
 	// image lookup). Per create: observe the cluster, launch, wait, read back.
 	"apply, all created, 5, P=1": {
 		"ec2:DescribeAvailabilityZones": 1, "ec2:DescribeImages": 2, "ec2:DescribeInstances": 16, "ec2:RunInstances": 5,
+		"ec2:DescribeVpcs": 1, "ec2:DescribeSubnets": 1, "ec2:DescribeRouteTables": 1, "ec2:DescribeInternetGateways": 1,
 	},
 }
 

@@ -110,9 +110,10 @@ func (h *harness) use(ctx context.Context, on emulatorKind) error {
 		return err
 	}
 	// moto builds its EC2 backend on the first call after a reset, which
-	// takes a second or more: not skyplan's time.
-	_, err := h.direct.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
-	return err
+	// takes a second or more: not skyplan's time. Its default VPC then gets
+	// the internet gateway a real account's has, so the network lint passes
+	// (the fake's VPC is born connected).
+	return h.moto.ConnectDefaultVPC(ctx, benchRegion)
 }
 
 // env is skyplan's whole environment: moto's credentials, the proxy as
