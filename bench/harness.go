@@ -50,11 +50,13 @@ type harness struct {
 	// direct is an EC2 client straight to moto: setup calls are not counted.
 	direct *ec2.Client
 	image  string
+	// paths are the measured critical paths of a create, per emulator.
+	paths map[emulatorKind]criticalPath
 }
 
 // startHarness starts moto_server, the EC2 fake and a proxy in front of each.
 func startHarness(skyplanBin, work string) (*harness, error) {
-	h := &harness{skyplan: skyplanBin, work: work, proxies: map[emulatorKind]*cloudproxy.Proxy{}}
+	h := &harness{skyplan: skyplanBin, work: work, proxies: map[emulatorKind]*cloudproxy.Proxy{}, paths: map[emulatorKind]criticalPath{}}
 	var err error
 	if h.moto, err = emulator.StartMoto(); err != nil {
 		return nil, err

@@ -136,7 +136,11 @@ func (r row) perOperation() string {
 	if len(parts) == 0 {
 		return "none"
 	}
-	return strings.Join(parts, ", ")
+	out := strings.Join(parts, ", ")
+	if r.Ideal > 0 {
+		out += fmt.Sprintf(" (critical path: %d calls for the first create, %d per further wave)", r.Path.First, r.Path.PerCreate)
+	}
+	return out
 }
 
 // key names the case: "apply, all created, 200, P=10".
@@ -291,17 +295,19 @@ const methodology = `
 - **apply, all created**: ` + "`skyplan apply -auto-approve -parallelism P`" + ` of N clusters into an empty
   emulator with the latency; every call reaches the emulator. P3 is judged on the fake's rows.
 - **calls** are the calls the proxy counted in the measured run (deterministic for plan and
-  validate; at parallelism > 1 an apply's count varies by a few calls, as concurrent creates race
-  for the image lookup). ` + "`go test ./bench`" + ` asserts exact counts of small cases (see
+  validate; at parallelism > 1 an apply's count of DescribeInstances varies, as the number of
+  creates that share one batched wait depends on timing). ` + "`go test ./bench`" + ` asserts exact counts of small cases (see
   ` + "`expectedCallsToday`" + ` in bench/bench_test.go); no test asserts a wall time.
 - **calls × latency**: the counted calls made one after another.
 - **1 read/resource at P=10**: the model of a plan whose provider reads each resource once, ten at
   a time: ceil(N / 10) × latency. Batched observation should beat it by far.
-- **ideal** (apply): the critical path if every call took exactly the latency and nothing else took
-  time: (calls before the first create + ceil(N / P) × calls per create) × latency, where "calls
-  before the first create" are the calls of a plan of the same spec (check and observation) and
-  "calls per create" is (apply calls − those) / N. wall / ideal is the overhead of everything else:
-  scheduling, waits, state writes, the emulator.
+- **ideal** (apply): the wall time if every call took exactly the latency, nothing else took time
+  and the creates of each wave of P overlapped perfectly: (F + (ceil(N / P) − 1) × C) × latency,
+  where F is the calls of an apply of one create and C what a second create adds, both counted at
+  parallelism 1 on the same emulator (every call then waits for the one before, so these are the
+  lengths of the critical path; they are listed under "Calls per operation"). Counted calls divided
+  by N would understate it: creates that run together share one batched wait. wall / ideal is the
+  overhead of everything else: scheduling, state writes, the emulator, CPU.
 - **emulator busy**: wall time during which the emulator had at least one call in hand; close to
   the wall time, the emulator set the pace. **emulator per call**: its mean answer time.
 - **peak RSS** is the skyplan process's maximum resident set (getrusage of the child).
