@@ -122,6 +122,12 @@ func (h *harness) use(ctx context.Context, on emulatorKind) error {
 // AWS_ENDPOINT_URL, a scratch HOME, and nothing of the caller's clouds.
 func (h *harness) env() []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Join(h.work, "home"), "NO_COLOR=1"}
+	// Profiles of a bench run (each skyplan run overwrites the last's).
+	for _, k := range []string{"SKYPLAN_CPUPROFILE", "SKYPLAN_MEMPROFILE", "GOGC", "GOMEMLIMIT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
 	for k, v := range h.moto.Env() {
 		if k == "AWS_ENDPOINT_URL" {
 			v = h.proxy.URL

@@ -241,7 +241,7 @@ func parseOne(ctx context.Context, path string, src []byte) (pf parsedFile) {
 	if d := checkNesting(src, path, false); d != nil {
 		return parsedFile{diags: hcl.Diagnostics{d}}
 	}
-	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	f, diags := parseConfig(src, path)
 	return parsedFile{file: f, diags: diags}
 }
 
