@@ -229,6 +229,14 @@ func verdicts(rows []row) []verdict {
 			out = append(out, missing("P4", goal))
 		}
 	}
+	for _, s := range []string{"validate", "plan, nothing exists"} {
+		goal := s + ", 100,000 resources: ≤ 10 s"
+		if r := find(s, "", 100000, 0); r != nil {
+			out = append(out, verdict{"P4", goal, ms(r.Wall) + ", " + mib(r.PeakRSS), status(r.Wall <= 10*time.Second)})
+		} else {
+			out = append(out, missing("P4", goal))
+		}
+	}
 	return out
 }
 

@@ -389,3 +389,27 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("providers.New(gcp) = %v, %v", prov, err)
 	}
 }
+
+// Every list of an observation asks for the largest page the API gives:
+// maxResults 500 for GCE (aggregated lists included), pageSize 500 for TPU.
+func TestObserveListsAtTheLargestPage(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "pages")
+	apply(t, p, providers.OpCreate, "cluster.train", gceCluster(1), nil)
+	apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(1), nil)
+	e.fake.ResetRequests()
+	observe(t, p, hint("cluster.train", gceCluster(1)), hint("cluster.tpu", tpuCluster(1)))
+	lists := map[string]string{}
+	for _, r := range e.fake.Requests() {
+		switch {
+		case strings.HasSuffix(r.Path, "/aggregated/instances"), strings.HasSuffix(r.Path, "/aggregated/disks"):
+			lists[r.Path[strings.LastIndex(r.Path, "/aggregated/"):]] = r.Query.Get("maxResults")
+		case strings.HasSuffix(r.Path, "/nodes"):
+			lists["tpu nodes"] = r.Query.Get("pageSize")
+		}
+	}
+	want := map[string]string{"/aggregated/instances": "500", "/aggregated/disks": "500", "tpu nodes": "500"}
+	if diff := cmp.Diff(want, lists); diff != "" {
+		t.Errorf("page sizes of the observation's lists (-want +got):\n%s", diff)
+	}
+}
