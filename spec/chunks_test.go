@@ -48,6 +48,17 @@ func outline(f *hcl.File) []string {
 	return out
 }
 
+// oneFile is a generated spec of about n resources in one file.
+func oneFile(n int) string {
+	var b strings.Builder
+	sources := specgen.Sources(n)
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		b.Write(sources[name])
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 func describeDiags(diags hcl.Diagnostics) []string {
 	var out []string
 	for _, d := range diags {
@@ -60,12 +71,6 @@ func describeDiags(diags hcl.Diagnostics) []string {
 // the same ranges, the same block contexts, the same diagnostics — also
 // when a cut falls inside a heredoc or a comment, or a piece has an error.
 func TestParseInPiecesEqualsWholeFile(t *testing.T) {
-	var generated strings.Builder
-	sources := specgen.Sources(300)
-	for _, name := range slices.Sorted(maps.Keys(sources)) {
-		generated.Write(sources[name])
-		generated.WriteString("\n")
-	}
 	block := func(name string) string {
 		return fmt.Sprintf("cluster %q {\n  cloud = \"aws\"\n  nodes = 1\n}\n\n", name)
 	}
@@ -80,7 +85,7 @@ func TestParseInPiecesEqualsWholeFile(t *testing.T) {
 		name, src string
 		wantCuts  bool // the file is parsed in pieces, not as a whole
 	}{
-		{"generated", generated.String(), true},
+		{"generated", oneFile(300), true},
 		{"heredoc spanning cuts", many("a", 20) + "locals {\n  script = <<EOT\n}\n\n" + many("h", 20) + "EOT\n}\n\n" + many("b", 20), false},
 		{"comment spanning cuts", many("a", 20) + "/*\n}\n\n" + many("c", 20) + "*/\n" + many("b", 20), false},
 		{"syntax error in a piece", many("a", 20) + "cluster \"bad\" {\n  nodes = \n}\n\n" + many("b", 20), false},
@@ -116,14 +121,9 @@ func TestParseInPiecesEqualsWholeFile(t *testing.T) {
 // A spec loads to the same resources, attributes and source ranges whether
 // its files are parsed in pieces or whole.
 func TestLoadInPiecesEqualsWhole(t *testing.T) {
-	var one strings.Builder
-	sources := specgen.Sources(200)
-	for _, name := range slices.Sorted(maps.Keys(sources)) {
-		one.Write(sources[name])
-		one.WriteString("\n")
-	}
+	src := oneFile(200)
 	summary := func() []string {
-		cfg, diags := LoadSources(map[string][]byte{"main.hcl": []byte(one.String())}, Options{})
+		cfg, diags := LoadSources(map[string][]byte{"main.hcl": []byte(src)}, Options{})
 		if diags.HasErrors() {
 			t.Fatal(diags.Error())
 		}
