@@ -197,6 +197,28 @@ func TestRateLimitIsRetried(t *testing.T) {
 	}
 }
 
+// Compute Engine also says "rate quota exceeded" with a 403: retried too,
+// unlike a 403 for a missing permission.
+func TestRateLimit403IsRetried(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	limited := gcpfake.Fault{Status: http.StatusForbidden, Reason: "rateLimitExceeded", Message: "Rate Limit Exceeded", Times: 2}
+	e.fake.Inject("POST", "/compute/v1/projects/*/zones/*/instances", limited)
+	apply(t, p, providers.OpCreate, "cluster.web", gceCluster(1), nil)
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances"); n != 3 {
+		t.Errorf("insert requests = %d, want 3 (two rate-limit 403s, then success)", n)
+	}
+	e.fake.Inject("POST", "/compute/v1/projects/*/zones/*/instances", gcpfake.Forbidden())
+	e.fake.ResetRequests()
+	if _, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpCreate, Workspace: "prod", Address: "cluster.api",
+		Type: spec.TypeCluster, Desired: gceCluster(1)}); err == nil {
+		t.Fatal("create without permission succeeded")
+	}
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances"); n != 1 {
+		t.Errorf("insert requests after a permission 403 = %d, want 1 (not retried)", n)
+	}
+}
+
 func TestScaleInAndLabelUpdate(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t, "prod")
