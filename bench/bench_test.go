@@ -45,6 +45,12 @@ var expectedCallsToday = map[string]map[string]int{
 	},
 }
 
+// TestMain lets the test binary serve as the harness's launcher.
+func TestMain(m *testing.M) {
+	launchIfAsked()
+	os.Exit(m.Run())
+}
+
 // startTestHarness builds skyplan and starts moto behind the proxy.
 func startTestHarness(t *testing.T) *harness {
 	t.Helper()

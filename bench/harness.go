@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -148,21 +146,11 @@ type run struct {
 
 // runSkyplan runs skyplan in dir and measures its wall time and peak RSS.
 func (h *harness) runSkyplan(ctx context.Context, dir string, args ...string) (run, error) {
-	cmd := exec.CommandContext(ctx, h.skyplan, args...)
-	cmd.Dir = dir
-	cmd.Env = h.env()
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := run{Wall: time.Since(start), Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		return r, fmt.Errorf("running %s: %w", h.skyplan, err)
-	}
-	r.Exit = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	l, err := runMeasured(ctx, dir, h.env(), &stdout, &stderr, h.skyplan, args...)
+	r := run{Wall: l.Wall, PeakRSS: l.MaxRSSK * 1024, Exit: l.Exit, Stdout: stdout.String(), Stderr: stderr.String()}
+	if err != nil {
+		return r, fmt.Errorf("running %s: %w\n%s", h.skyplan, err, tail(r.Stderr, 2000))
 	}
 	return r, nil
 }

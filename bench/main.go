@@ -35,6 +35,7 @@ type options struct {
 }
 
 func main() {
+	launchIfAsked()
 	var o options
 	var sizes, existing, existingFake, parallelism, applyOn, gen string
 	var quick bool

@@ -26,10 +26,10 @@
 //
 // Config.Sources (and, after a failed load, Config.Files) hold only the
 // files whose lines may be printed in diagnostics: the spec files of the
-// directory and variable files inside it. A variable file from elsewhere (`--var-file ../prod.vars.hcl`,
-// or a secret) is read but never kept there, and the details of its
-// diagnostics, which may quote its text, are withheld: only its name and
-// line are shown.
+// directory and variable files inside it. A variable file from elsewhere
+// (`--var-file ../prod.vars.hcl`, or a secret) is read but never kept
+// there, and the details of its diagnostics, which may quote its text, are
+// withheld: only its name and line are shown.
 package spec
 
 import (

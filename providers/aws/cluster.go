@@ -404,9 +404,10 @@ func instanceAndVolumes(inst ec2types.Instance) []string {
 	return out
 }
 
-// describeAll lists every page, at EC2's largest page size (100 by
-// default: 1,000 instances would take 10 calls one after another, not 1).
-// EC2 refuses MaxResults beside InstanceIds; filter by instance-id instead.
+// describeAll lists every page, asking for EC2's largest, 1,000 instances
+// (left to itself an endpoint may page at 100, as moto does: 10 calls one
+// after another for 1,000 instances). EC2 refuses MaxResults beside
+// InstanceIds; callers filter by instance-id instead.
 func describeAll(ctx context.Context, client *ec2.Client, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
 	if in.MaxResults == nil && len(in.InstanceIds) == 0 {
 		withMax := *in
