@@ -362,5 +362,10 @@ run.
   overhead of everything else: process start, spec load and plan, state writes, the emulator, CPU.
 - **emulator busy**: wall time during which the emulator had at least one call in hand; close to
   the wall time, the emulator set the pace. **emulator per call**: its mean answer time.
-- **peak RSS** is the skyplan process's maximum resident set (getrusage of the child).
+- **wall** and **peak RSS** are measured around the skyplan process by a small launcher (this
+  benchmark's own binary, re-run with ` + "`SKYPLAN_BENCH_LAUNCHER_OUT`" + `; bench/launcher.go): the time from
+  its start to its exit, and its maximum resident set (getrusage). Started by the benchmark
+  process directly, skyplan would report at least the benchmark's own RSS, which Linux carries
+  across the exec of a vforked child — hundreds of MB after the large runs, and more than
+  skyplan's at small sizes; numbers measured before this launcher existed were inflated so.
 `
