@@ -60,7 +60,7 @@ demo: deps build
 # prints a table and rewrites docs/PERFORMANCE.md. `go run ./bench -quick`
 # is a smoke run.
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./planner/... ./providers/...
+	$(GO) test -run '^$$' -bench . -benchmem ./spec/... ./planner/... ./providers/...
 	$(GO) run ./bench -skyplan $(BIN) -out docs/PERFORMANCE.md
 
 fuzz:

@@ -14,11 +14,15 @@ import (
 	"time"
 )
 
-// ec2Fake is the least of the EC2 query API that skyplan's observation and
-// cluster creates call, in memory: DescribeAvailabilityZones,
+// ec2Fake is the least of the EC2 query API that skyplan's observation,
+// network lint and cluster creates call, in memory: DescribeAvailabilityZones,
 // DescribeImages, DescribeInstances (tag, state and instance-id filters,
-// pages of 100 reservations unless MaxResults says otherwise, as moto) and
-// RunInstances (answered pending, described running, as moto). It exists because
+// pages of 100 reservations unless MaxResults says otherwise, as moto),
+// RunInstances (answered pending, described running, as moto), and the
+// network reads of SP-AWS-001 (DescribeVpcs, DescribeSubnets,
+// DescribeRouteTables, DescribeInternetGateways) over one default VPC that
+// reaches the internet, as a real account's (and moto's once
+// emulator.(*Moto).ConnectDefaultVPC ran). It exists because
 // moto answers one call at a time at tens of milliseconds each, growing with
 // the instances it holds, while an apply of 200 creates at parallelism 50
 // needs hundreds of calls a second: against moto the benchmark would time
@@ -128,6 +132,8 @@ func (f *ec2Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.describeInstances(w, q)
 	case "RunInstances":
 		f.runInstances(w, q, region)
+	case "DescribeVpcs", "DescribeSubnets", "DescribeRouteTables", "DescribeInternetGateways":
+		f.describeNetwork(w, action, q, region)
 	default:
 		f.fail(w, http.StatusBadRequest, "UnsupportedOperation", "the benchmark's EC2 fake does not serve "+action)
 	}

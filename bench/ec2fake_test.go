@@ -70,8 +70,34 @@ func TestEC2FakeWithTheSDK(t *testing.T) {
 	if err != nil || len(imgs.Images) != 0 {
 		t.Errorf("jammy images: %v %v", imgs, err)
 	}
-	_, err = c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: awssdk.String("10.0.0.0/16")})
+	vpcs, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	if err != nil || len(vpcs.Vpcs) != 1 || !*vpcs.Vpcs[0].IsDefault {
+		t.Fatalf("vpcs: %v %v", vpcs, err)
+	}
+	vpc := []string{*vpcs.Vpcs[0].VpcId}
+	subnets, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpc}}})
+	if err != nil || len(subnets.Subnets) != 3 || !*subnets.Subnets[1].MapPublicIpOnLaunch || *subnets.Subnets[1].AvailabilityZone != "eu-south-1b" {
+		t.Errorf("subnets: %v %v", subnets, err)
+	}
+	one, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: awssdk.String("subnet-id"), Values: []string{*subnets.Subnets[2].SubnetId}}}})
+	if err != nil || len(one.Subnets) != 1 {
+		t.Errorf("subnet by id: %v %v", one, err)
+	}
+	tables, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpc}}})
+	if err != nil || len(tables.RouteTables) != 1 || !*tables.RouteTables[0].Associations[0].Main ||
+		*tables.RouteTables[0].Routes[1].DestinationCidrBlock != "0.0.0.0/0" || *tables.RouteTables[0].Routes[1].GatewayId != fakeIGW {
+		t.Errorf("route tables: %v %v", tables, err)
+	}
+	igws, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{{Name: awssdk.String("attachment.vpc-id"), Values: vpc}}})
+	if err != nil || len(igws.InternetGateways) != 1 || *igws.InternetGateways[0].Attachments[0].VpcId != vpc[0] {
+		t.Errorf("internet gateways: %v %v", igws, err)
+	}
+	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: awssdk.String("cidr-block"), Values: []string{"10.0.0.0/8"}}}})
 	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "UnsupportedOperation" {
+		t.Errorf("subnets by cidr-block: %v, want UnsupportedOperation", err)
+	}
+	_, err = c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: awssdk.String("10.0.0.0/16")})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "UnsupportedOperation" {
 		t.Errorf("CreateVpc: %v, want UnsupportedOperation", err)
 	}

@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -50,11 +48,13 @@ type harness struct {
 	// direct is an EC2 client straight to moto: setup calls are not counted.
 	direct *ec2.Client
 	image  string
+	// paths are the measured critical paths of a create, per emulator.
+	paths map[emulatorKind]criticalPath
 }
 
 // startHarness starts moto_server, the EC2 fake and a proxy in front of each.
 func startHarness(skyplanBin, work string) (*harness, error) {
-	h := &harness{skyplan: skyplanBin, work: work, proxies: map[emulatorKind]*cloudproxy.Proxy{}}
+	h := &harness{skyplan: skyplanBin, work: work, proxies: map[emulatorKind]*cloudproxy.Proxy{}, paths: map[emulatorKind]criticalPath{}}
 	var err error
 	if h.moto, err = emulator.StartMoto(); err != nil {
 		return nil, err
@@ -110,15 +110,22 @@ func (h *harness) use(ctx context.Context, on emulatorKind) error {
 		return err
 	}
 	// moto builds its EC2 backend on the first call after a reset, which
-	// takes a second or more: not skyplan's time.
-	_, err := h.direct.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
-	return err
+	// takes a second or more: not skyplan's time. Its default VPC then gets
+	// the internet gateway a real account's has, so the network lint passes
+	// (the fake's VPC is born connected).
+	return h.moto.ConnectDefaultVPC(ctx, benchRegion)
 }
 
 // env is skyplan's whole environment: moto's credentials, the proxy as
 // AWS_ENDPOINT_URL, a scratch HOME, and nothing of the caller's clouds.
 func (h *harness) env() []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Join(h.work, "home"), "NO_COLOR=1"}
+	// Profiles of a bench run (each skyplan run overwrites the last's).
+	for _, k := range []string{"SKYPLAN_CPUPROFILE", "SKYPLAN_MEMPROFILE", "GOGC", "GOMEMLIMIT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
 	for k, v := range h.moto.Env() {
 		if k == "AWS_ENDPOINT_URL" {
 			v = h.proxy.URL
@@ -139,21 +146,11 @@ type run struct {
 
 // runSkyplan runs skyplan in dir and measures its wall time and peak RSS.
 func (h *harness) runSkyplan(ctx context.Context, dir string, args ...string) (run, error) {
-	cmd := exec.CommandContext(ctx, h.skyplan, args...)
-	cmd.Dir = dir
-	cmd.Env = h.env()
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := run{Wall: time.Since(start), Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		return r, fmt.Errorf("running %s: %w", h.skyplan, err)
-	}
-	r.Exit = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	l, err := runMeasured(ctx, dir, h.env(), &stdout, &stderr, h.skyplan, args...)
+	r := run{Wall: l.Wall, PeakRSS: l.MaxRSSK * 1024, Exit: l.Exit, Stdout: stdout.String(), Stderr: stderr.String()}
+	if err != nil {
+		return r, fmt.Errorf("running %s: %w\n%s", h.skyplan, err, tail(r.Stderr, 2000))
 	}
 	return r, nil
 }

@@ -35,6 +35,7 @@ type options struct {
 }
 
 func main() {
+	launchIfAsked()
 	var o options
 	var sizes, existing, existingFake, parallelism, applyOn, gen string
 	var quick bool
@@ -44,7 +45,7 @@ func main() {
 	flag.StringVar(&o.skyplan, "skyplan", "", "skyplan binary to measure (default: build one from -root)")
 	flag.StringVar(&o.out, "out", "", "write the results as markdown to this file (docs/PERFORMANCE.md)")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "latency added to every call in the plan-over-existing and apply runs")
-	flag.StringVar(&sizes, "sizes", "100,1000,10000", "resource counts for validate and plan of creates")
+	flag.StringVar(&sizes, "sizes", "100,1000,10000,100000", "resource counts for validate and plan of creates")
 	flag.StringVar(&existing, "existing", "100,1000", "resource counts for plan over existing clusters, on moto")
 	flag.StringVar(&existingFake, "existing-fake", "1000,10000", "the same on the EC2 fake (\"\" to skip)")
 	flag.IntVar(&o.applyN, "apply", 200, "clusters the apply creates (0: skip)")

@@ -25,8 +25,9 @@ type row struct {
 	// EmulatorPerCall its mean answer time over the calls that reached it.
 	EmulatorBusy, EmulatorPerCall time.Duration
 	Replayed                      int64
-	// Ideal is set for applies: see idealApply.
+	// Ideal is set for applies, from Path: see criticalPath.
 	Ideal time.Duration
+	Path  criticalPath
 	Note  string
 }
 
@@ -131,35 +132,64 @@ func (h *harness) planExisting(ctx context.Context, on emulatorKind, n int, late
 }
 
 // applyCreates: apply of n one-node clusters into an empty emulator at a
-// parallelism, with latency; Ideal is computed from the counted calls.
+// parallelism, with latency; Ideal comes from the critical path of creates
+// on the same emulator (createPath).
 func (h *harness) applyCreates(ctx context.Context, on emulatorKind, n, parallelism int, latency time.Duration) (row, error) {
 	r := row{Scenario: "apply, all created", Resources: n, Parallelism: parallelism, Latency: latency}
 	if on == onFake {
 		r.Target = "P3"
 	}
-	dir, err := h.fresh(ctx, on, "apply-p"+strconv.Itoa(parallelism), n)
+	path, err := h.createPath(ctx, on)
 	if err != nil {
 		return r, err
 	}
-	// The calls before the first create: the same check and observation as plan.
-	planRow := row{Scenario: "plan before apply", Resources: n}
-	if _, err := h.measure(ctx, &planRow, dir, []int{2}, "plan", "-detailed-exitcode"); err != nil {
+	dir, err := h.fresh(ctx, on, "apply-p"+strconv.Itoa(parallelism), n)
+	if err != nil {
 		return r, err
 	}
 	if _, err := h.measure(ctx, &r, dir, []int{0}, "apply", "-auto-approve", "-parallelism", strconv.Itoa(parallelism)); err != nil {
 		return r, err
 	}
-	r.Ideal = idealApply(planRow.Total, r.Total, n, parallelism, latency)
+	r.Path = path
+	r.Ideal = path.ideal(n, parallelism, latency)
 	return r, nil
 }
 
-// idealApply is the apply's critical path if every call took exactly the
-// latency and nothing else took time: the calls before the first create
-// (planCalls, made one after another), then ceil(n/parallelism) waves of
-// creates, each as long as one create's calls (the apply's other calls
-// spread over the n creates).
-func idealApply(planCalls, applyCalls, n, parallelism int, latency time.Duration) time.Duration {
-	perCreate := float64(applyCalls-planCalls) / float64(n)
-	waves := math.Ceil(float64(n) / float64(parallelism))
-	return time.Duration((float64(planCalls) + waves*perCreate) * float64(latency))
+// criticalPath is what one create costs when nothing runs beside it, in
+// calls made one after another: First is a whole apply of one create
+// (check and observation, lint, shared lookups, the launch and its wait),
+// PerCreate what each further create adds. Measured at parallelism 1,
+// where every call waits for the one before, it does not depend on how
+// many creates share a batched call at higher parallelism.
+type criticalPath struct{ First, PerCreate int }
+
+// ideal is the apply's wall time if every call took exactly the latency,
+// nothing else took time and the creates of a wave overlapped perfectly:
+// the first create's path, then ceil(n/parallelism) − 1 more waves.
+func (c criticalPath) ideal(n, parallelism int, latency time.Duration) time.Duration {
+	waves := int(math.Ceil(float64(n) / float64(parallelism)))
+	return time.Duration(c.First+(waves-1)*c.PerCreate) * latency
+}
+
+// createPath measures the critical path on an emulator once: applies of
+// one and of two creates at parallelism 1, without latency.
+func (h *harness) createPath(ctx context.Context, on emulatorKind) (criticalPath, error) {
+	if c, ok := h.paths[on]; ok {
+		return c, nil
+	}
+	var calls [2]int
+	for i, n := range []int{1, 2} {
+		r := row{Scenario: "critical path", Resources: n}
+		dir, err := h.fresh(ctx, on, "apply-path", n)
+		if err == nil {
+			_, err = h.measure(ctx, &r, dir, []int{0}, "apply", "-auto-approve", "-parallelism", "1")
+		}
+		if err != nil {
+			return criticalPath{}, err
+		}
+		calls[i] = r.Total
+	}
+	c := criticalPath{First: calls[0], PerCreate: calls[1] - calls[0]}
+	h.paths[on] = c
+	return c, nil
 }

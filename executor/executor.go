@@ -41,9 +41,16 @@ type Executor struct {
 	// never looks hung, and CI systems that kill silent jobs leave it alone.
 	Heartbeat time.Duration
 
-	mu          sync.Mutex // guards State and lastSaveErr
+	mu          sync.Mutex // guards State, lastSaveErr and the save group
 	lastSaveErr error
 	progressMu  sync.Mutex // keeps lines from parallel actions whole
+
+	// Saves are grouped (save): requested counts save requests, durable
+	// those the last finished save covered; saving is set while one runs.
+	saveDone  *sync.Cond
+	requested int64
+	durable   int64
+	saving    bool
 }
 
 // Result summarises an apply.
@@ -523,21 +530,58 @@ func (e *Executor) record(c *planner.Change, r *state.Resource) {
 	e.mu.Unlock()
 }
 
+// save returns once the state, with every change made before the call, is
+// saved. Concurrent actions share saves (group commit): while one save is
+// written, the callers that arrive wait, and the next save covers them all,
+// so at parallelism 50 a wave of creates costs a few writes, not 100. The
+// error is that of the last save that covered the caller's change.
 func (e *Executor) save(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.saveDone == nil {
+		e.saveDone = sync.NewCond(&e.mu)
+	}
+	e.requested++
+	mine := e.requested
+	for e.durable < mine {
+		if e.saving {
+			e.saveDone.Wait()
+			continue
+		}
+		e.writeState(ctx)
+	}
+	return e.lastSaveErr
+}
+
+// writeState writes one snapshot covering every request so far, without
+// holding e.mu while the backend writes. Callers hold e.mu.
+func (e *Executor) writeState(ctx context.Context) {
+	e.saving = true
+	covers := e.requested
+	err := errors.New("the backend panicked")
+	defer func() { // even when the backend panics: the waiters must not hang
+		e.saving = false
+		e.durable = covers
+		e.lastSaveErr = nil
+		if err != nil {
+			e.lastSaveErr = fmt.Errorf("saving state: %w", err)
+		}
+		e.saveDone.Broadcast()
+	}()
 	e.State.Serial++
-	snapshot := e.State.Clone()
-	if e.Backend == nil {
-		return nil
+	// The executor replaces resources in State (Set), never edits them in
+	// place, so a snapshot needs only its own list: a deep copy cost more
+	// than the write at 200 resources.
+	snap := *e.State
+	snap.Resources = slices.Clone(e.State.Resources)
+	snapshot := &snap
+	e.mu.Unlock()
+	defer e.mu.Lock()
+	err = nil
+	if e.Backend != nil {
+		// Saving must not be abandoned on a hard interrupt: the cloud already changed.
+		err = e.Backend.Save(context.WithoutCancel(ctx), snapshot)
 	}
-	// Saving must not be abandoned on a hard interrupt: the cloud already changed.
-	if err := e.Backend.Save(context.WithoutCancel(ctx), snapshot); err != nil {
-		e.lastSaveErr = fmt.Errorf("saving state: %w", err)
-		return e.lastSaveErr
-	}
-	e.lastSaveErr = nil
-	return nil
 }
 
 func cloneResource(r *state.Resource) *state.Resource {

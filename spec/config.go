@@ -25,7 +25,9 @@ type Config struct {
 	// Sources holds the raw bytes of every loaded file, keyed by path, so
 	// diagnostics can print snippets and lint can read comments.
 	Sources map[string][]byte
-	// Files are the parsed HCL files (also set when loading failed).
+	// Files are the parsed HCL files when loading failed, for diagnostics;
+	// empty after a clean load, which frees the syntax trees (most of a
+	// big spec's memory).
 	Files map[string]*hcl.File
 	// Hash identifies the spec and variable values a plan was made from.
 	Hash string

@@ -24,12 +24,12 @@
 // nested deeper than MaxNestingDepth is refused before the recursive HCL
 // parser sees it. Variable files must be regular files named *.hcl or *.json.
 //
-// Config.Sources (and Config.Files) hold only the files whose lines may be
-// printed in diagnostics: the spec files of the directory and variable files
-// inside it. A variable file from elsewhere (`--var-file ../prod.vars.hcl`,
-// or a secret) is read but never kept there, and the details of its
-// diagnostics, which may quote its text, are withheld: only its name and
-// line are shown.
+// Config.Sources (and, after a failed load, Config.Files) hold only the
+// files whose lines may be printed in diagnostics: the spec files of the
+// directory and variable files inside it. A variable file from elsewhere
+// (`--var-file ../prod.vars.hcl`, or a secret) is read but never kept
+// there, and the details of its diagnostics, which may quote its text, are
+// withheld: only its name and line are shown.
 package spec
 
 import (
@@ -133,6 +133,11 @@ func LoadSources(sources map[string][]byte, opts Options) (*Config, hcl.Diagnost
 		diags = append(diags, l.load(bodies)...)
 	}
 	cfg.Hash = hashSpec(sources, l.varValuesForHash())
+	if !diags.HasErrors() {
+		// The syntax trees are most of a big spec's memory, and nothing
+		// after a clean load reads them (Sources keep the text).
+		cfg.Files = map[string]*hcl.File{}
+	}
 	trimPanicStacks(diags)
 	l.withholdHidden(diags)
 	sortByLocation(diags)
@@ -241,7 +246,7 @@ func parseOne(ctx context.Context, path string, src []byte) (pf parsedFile) {
 	if d := checkNesting(src, path, false); d != nil {
 		return parsedFile{diags: hcl.Diagnostics{d}}
 	}
-	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	f, diags := parseConfig(src, path)
 	return parsedFile{file: f, diags: diags}
 }
 

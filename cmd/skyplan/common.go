@@ -16,6 +16,7 @@ import (
 // loadSpec loads the spec directory, printing diagnostics (with snippets) to
 // stderr. Warnings are printed and do not fail.
 func (g *Globals) loadSpec() (*spec.Config, error) {
+	tuneGC(g.Chdir)
 	cfg, diags := spec.Load(spec.Options{Dir: g.Chdir, Vars: g.Var, VarFiles: g.VarFile, Env: g.Env, Context: g.Context(), Saved: g.savedVars})
 	g.protectSpec(cfg)
 	g.printDiagnostics(cfg, diags)

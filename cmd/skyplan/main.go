@@ -321,7 +321,7 @@ func isTerminal(v any) bool {
 }
 
 func main() {
-	os.Exit(Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+	os.Exit(profiled(os.Stderr, func() int { return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()) }))
 }
 
 // Getenv looks a variable up in the CLI's environment.

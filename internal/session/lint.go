@@ -26,7 +26,12 @@ func (s *Session) StaticLint() *lint.Report {
 // nothing is checked twice; launching narrows the live network rule (nil:
 // every resource).
 func (s *Session) Lint(ctx context.Context, ref *Refresh, offline bool, launching map[string]bool) *lint.Report {
-	opts := lint.Options{Offline: offline, State: s.State, Providers: s.Providers, Launching: launching}
+	return s.lint(ctx, ref, offline, launching, nil)
+}
+
+// lint is Lint reusing a static report of this run (nil: none).
+func (s *Session) lint(ctx context.Context, ref *Refresh, offline bool, launching map[string]bool, static *lint.Report) *lint.Report {
+	opts := lint.Options{Offline: offline, State: s.State, Providers: s.Providers, Launching: launching, Static: static}
 	if ref != nil {
 		opts.Checks = ref.Checks
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/skyplan/skyplan/internal/catalog"
 	"github.com/skyplan/skyplan/planner"
 	"github.com/skyplan/skyplan/planner/cost"
+	"github.com/skyplan/skyplan/planner/lint"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
@@ -150,9 +151,10 @@ type PlanOptions struct {
 // the plan says it is incomplete.
 func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *Refresh, error) {
 	gate := !opts.SkipLint && !opts.Destroy
+	var static *lint.Report
 	if gate {
-		if rep := s.StaticLint(); rep.Errors() > 0 {
-			return nil, nil, &LintError{Report: rep}
+		if static = s.StaticLint(); static.Errors() > 0 {
+			return nil, nil, &LintError{Report: static}
 		}
 	}
 	ref := s.Refresh(ctx)
@@ -213,7 +215,7 @@ func (s *Session) Plan(ctx context.Context, opts PlanOptions) (*planner.Plan, *R
 	cost.Annotate(p, catalog.Default())
 	switch {
 	case gate:
-		p.Findings = findings(s.Lint(ctx, ref, false, launching(p)))
+		p.Findings = findings(s.lint(ctx, ref, false, launching(p), static))
 	case opts.SkipLint:
 		p.LintSkipped = true
 	}

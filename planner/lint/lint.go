@@ -118,6 +118,9 @@ type Options struct {
 	// addresses: a plan gates only what it launches, and a plan that
 	// launches nothing inspects no network.
 	Launching map[string]bool
+	// Static is the static rules' report when the caller already ran them
+	// on this spec (a plan's gate, before the refresh); nil: Run runs them.
+	Static *Report
 }
 
 // Static runs the static rules only: no network, no credentials.
@@ -135,7 +138,9 @@ func Run(ctx context.Context, cfg *spec.Config, opts Options) *Report {
 	for _, r := range rep.Rules {
 		switch {
 		case r.static != nil:
-			rep.Findings = append(rep.Findings, stamp(r, r.static(lc))...)
+			if opts.Static == nil {
+				rep.Findings = append(rep.Findings, stamp(r, r.static(lc))...)
+			}
 		case opts.Offline:
 			if r.appliesTo(cfg) {
 				rep.Skipped = append(rep.Skipped, Skipped{RuleID: r.ID, Reason: "live rules are off (--offline)"})
@@ -145,6 +150,9 @@ func Run(ctx context.Context, cfg *spec.Config, opts Options) *Report {
 			rep.Findings = append(rep.Findings, stamp(r, found)...)
 			rep.Skipped = append(rep.Skipped, skipped...)
 		}
+	}
+	if opts.Static != nil {
+		rep.Findings = append(rep.Findings, opts.Static.Findings...)
 	}
 	rep.Findings = applyIgnores(lc.lines, rep.Findings)
 	sort.SliceStable(rep.Findings, func(i, j int) bool {

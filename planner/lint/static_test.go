@@ -1,11 +1,13 @@
 package lint
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	_ "github.com/skyplan/skyplan/providers/all"
 	"github.com/skyplan/skyplan/spec"
@@ -336,5 +338,27 @@ cluster "a" {
 	}
 	if len(want) != 0 {
 		t.Errorf("live rules not reported as skipped: %v", want)
+	}
+}
+
+// A run given the static report of the same spec takes its findings
+// instead of running the static rules again (a plan lints twice: the gate
+// before the refresh, every rule after).
+func TestRunReusesTheStaticReport(t *testing.T) {
+	cfg := load(t, clouds+`
+bucket "b" {
+  cloud = "aws"
+  name  = "Bad_Bucket"
+}
+`)
+	static := Static(cfg, nil)
+	fresh := Run(context.Background(), cfg, Options{Offline: true})
+	reused := Run(context.Background(), cfg, Options{Offline: true, Static: static})
+	if diff := cmp.Diff(fresh.Findings, reused.Findings, cmpopts.IgnoreUnexported(Finding{})); diff != "" || len(fresh.Findings) == 0 {
+		t.Fatalf("findings with the static report given (-run again +reused):\n%s", diff)
+	}
+	static.Findings = append(static.Findings, Finding{RuleID: "SP-TEST-000", Message: "only in the given report"})
+	if got := ruleHits(Run(context.Background(), cfg, Options{Offline: true, Static: static}), "SP-TEST-000"); len(got) != 1 {
+		t.Errorf("the given report's findings were not used: %v", got)
 	}
 }

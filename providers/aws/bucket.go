@@ -326,7 +326,8 @@ func (p *Provider) observeBuckets(ctx context.Context, workspace string) ([]*sta
 		return nil, err
 	}
 	var buckets []s3types.Bucket
-	pages := s3.NewListBucketsPaginator(client, &s3.ListBucketsInput{})
+	// At the largest page S3 gives: 10,000 buckets.
+	pages := s3.NewListBucketsPaginator(client, &s3.ListBucketsInput{MaxBuckets: awssdk.Int32(10000)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -16,8 +15,9 @@ import (
 	"github.com/skyplan/skyplan/spec"
 )
 
-// Check proves each declared capability with the cheapest call that needs
-// it: compute with DescribeAvailabilityZones, storage with ListBuckets.
+// Check proves each declared capability with a call that needs it: compute
+// with the first page of the default region's observation (DescribeInstances,
+// kept for Observe: proveCompute), storage with ListBuckets.
 func (p *Provider) Check(ctx context.Context) []providers.CapabilityStatus {
 	caps := p.cloud.Capabilities()
 	out := make([]providers.CapabilityStatus, 0, len(caps))
@@ -53,15 +53,16 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 	st := providers.CapabilityStatus{Capability: c}
 	switch c {
 	case spec.CapCompute:
+		op := "DescribeInstances"
 		client, err := p.ec2Client(ctx, region)
 		if err == nil {
-			_, err = client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
+			op, err = p.proveCompute(ctx, client, region)
 		}
 		if err != nil {
-			st.Reason = "compute: " + p.explain(ctx, err, "ec2", region, "DescribeAvailabilityZones")
+			st.Reason = "compute: " + p.explain(ctx, err, "ec2", region, op)
 			return st
 		}
-		st.OK, st.Reason = true, "DescribeAvailabilityZones in "+region+" succeeded"
+		st.OK, st.Reason = true, op+" in "+region+" succeeded"
 	case spec.CapStorage:
 		client, err := p.s3Client(ctx, region)
 		if err == nil {

@@ -177,24 +177,15 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 	started, launchErr := p.startStopped(ctx, client, req, s.region, keep)
 	launched, err := p.launchPlaced(ctx, req, &s, &client, places, keep, previous)
 	launchErr = errors.Join(launchErr, err)
+	var ran map[string]ec2types.Instance
 	if waiting := append(started, launched...); len(waiting) > 0 {
-		w := ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
-			o.MinDelay, o.MaxDelay = 2*time.Second, 30*time.Second
-		})
-		if err := p.waitFor(ctx, req.Address, s.region, "waiting for "+strings.Join(waiting, ", ")+" to run", func(ctx context.Context, maxWait time.Duration) error {
-			return w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: waiting}, maxWait)
-		}); err != nil {
+		if ran, err = p.waitRunning(ctx, client, req.Address, s.region, waiting); err != nil {
 			launchErr = errors.Join(launchErr, err)
 		}
 	}
-	// Report what really runs now, by ID: tag filters can lag just after launch.
-	var live []ec2types.Instance
-	if len(keep) > 0 {
-		live, err = describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-			filter("instance-id", instanceIDs(mapValues(keep))...), filter("instance-state-name", liveStates...)}})
-		if err != nil {
-			return current(), errors.Join(launchErr, wrapErr(req.Address, "DescribeInstances", s.region, err))
-		}
+	live, err := readBack(ctx, client, s.region, keep, ran)
+	if err != nil {
+		return current(), errors.Join(launchErr, wrapErr(req.Address, "DescribeInstances", s.region, err))
 	}
 	res := clusterResource(req.Address, s.region, indexNodes(live), req.Desired)
 	if launchErr != nil && len(res.IDs) == 0 {
@@ -204,6 +195,23 @@ func (p *Provider) applyCluster(ctx context.Context, req providers.ApplyRequest)
 		return nil, launchErr // nothing exists for state to remember
 	}
 	return res, launchErr
+}
+
+// readBack is what really runs of the kept nodes now. When the wait saw
+// every one of them running (a create), its answer is that; otherwise they
+// are read by ID (tag filters can lag just after launch, and tags may have
+// changed since they were listed).
+func readBack(ctx context.Context, client *ec2.Client, region string, keep map[int]ec2types.Instance, ran map[string]ec2types.Instance) ([]ec2types.Instance, error) {
+	live := make([]ec2types.Instance, 0, len(keep))
+	for _, inst := range mapValues(keep) {
+		seen, ok := ran[awssdk.ToString(inst.InstanceId)]
+		if !ok {
+			return describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+				filter("instance-id", instanceIDs(mapValues(keep))...), filter("instance-state-name", liveStates...)}})
+		}
+		live = append(live, seen)
+	}
+	return live, nil
 }
 
 // startStopped starts the kept nodes that were stopped outside skyplan,
@@ -388,7 +396,16 @@ func instanceAndVolumes(inst ec2types.Instance) []string {
 	return out
 }
 
+// describeAll lists every page, asking for EC2's largest, 1,000 instances
+// (left to itself an endpoint may page at 100, as moto does: 10 calls one
+// after another for 1,000 instances). EC2 refuses MaxResults beside
+// InstanceIds; callers filter by instance-id instead.
 func describeAll(ctx context.Context, client *ec2.Client, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
+	if in.MaxResults == nil && len(in.InstanceIds) == 0 {
+		withMax := *in
+		withMax.MaxResults = awssdk.Int32(maxResults)
+		in = &withMax
+	}
 	var out []ec2types.Instance
 	pages := ec2.NewDescribeInstancesPaginator(client, in)
 	for pages.HasMorePages() {
@@ -396,9 +413,7 @@ func describeAll(ctx context.Context, client *ec2.Client, in *ec2.DescribeInstan
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range page.Reservations {
-			out = append(out, r.Instances...)
-		}
+		out = append(out, reservationInstances(page.Reservations)...)
 	}
 	return out, nil
 }
@@ -519,23 +534,29 @@ func runInstancesInput(s clusterSpec, img imageChoice, subnet, token string, tag
 func (p *Provider) chooseSubnet(ctx context.Context, client *ec2.Client, addr string, s clusterSpec) (string, error) {
 	switch {
 	case s.subnet != "":
-		return checkSubnet(ctx, client, addr, s)
+		return p.checkSubnet(ctx, client, addr, s)
 	case s.vpc != "":
 		return p.vpcSubnet(ctx, addr, s)
 	}
 	return "", nil
 }
 
-// checkSubnet confirms the spec's subnet exists in its vpc and zone.
-func checkSubnet(ctx context.Context, client *ec2.Client, addr string, s clusterSpec) (string, error) {
-	subnets, err := describeSubnets(ctx, client, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("subnet-id", s.subnet)}})
+// checkSubnet confirms the spec's subnet exists in its vpc and zone (read
+// once per run).
+func (p *Provider) checkSubnet(ctx context.Context, client *ec2.Client, addr string, s clusterSpec) (string, error) {
+	sn, err := p.subnets.get(s.region+"|"+s.subnet, func() (ec2types.Subnet, error) {
+		subnets, err := describeSubnets(ctx, client, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("subnet-id", s.subnet)}})
+		if err != nil {
+			return ec2types.Subnet{}, wrapErr("", "DescribeSubnets", s.region, err)
+		}
+		if len(subnets) == 0 {
+			return ec2types.Subnet{}, fmt.Errorf("subnet %s not found in %s", s.subnet, s.region)
+		}
+		return subnets[0], nil
+	})
 	if err != nil {
-		return "", wrapErr(addr, "DescribeSubnets", s.region, err)
+		return "", withAddress(addr, err)
 	}
-	if len(subnets) == 0 {
-		return "", fmt.Errorf("%s: subnet %s not found in %s", addr, s.subnet, s.region)
-	}
-	sn := subnets[0]
 	if s.vpc != "" && awssdk.ToString(sn.VpcId) != s.vpc {
 		return "", fmt.Errorf("%s: subnet %s belongs to %s, not vpc %s", addr, s.subnet, awssdk.ToString(sn.VpcId), s.vpc)
 	}

@@ -36,16 +36,21 @@ func archFor(instanceType string) string {
 // exist (and gives the root device name); otherwise the newest Ubuntu 22.04
 // from Canonical for the architecture, falling back to any Canonical Ubuntu
 // image, then any Amazon image (emulators carry few images). The choice is
-// deterministic: newest creation date, then highest name.
+// deterministic: newest creation date, then highest name. It is looked up
+// once per run for each region, image and architecture, however many
+// creates ask at once.
 func (p *Provider) resolveImage(ctx context.Context, addr, region, image, instanceType string) (imageChoice, error) {
 	arch := archFor(instanceType)
-	key := region + "|" + image + "|" + arch
-	p.mu.Lock()
-	c, ok := p.images[key]
-	p.mu.Unlock()
-	if ok {
-		return c, nil
+	c, err := p.images.get(region+"|"+image+"|"+arch, func() (imageChoice, error) {
+		return p.lookupImage(ctx, region, image, arch)
+	})
+	if err != nil {
+		return imageChoice{}, withAddress(addr, err)
 	}
+	return c, nil
+}
+
+func (p *Provider) lookupImage(ctx context.Context, region, image, arch string) (imageChoice, error) {
 	client, err := p.ec2Client(ctx, region)
 	if err != nil {
 		return imageChoice{}, err
@@ -53,52 +58,44 @@ func (p *Provider) resolveImage(ctx context.Context, addr, region, image, instan
 	if image != "" {
 		out, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{image}})
 		if err != nil {
-			return imageChoice{}, wrapErr(addr, "DescribeImages "+image, region, err)
+			return imageChoice{}, wrapErr("", "DescribeImages "+image, region, err)
 		}
 		if len(out.Images) == 0 {
-			return imageChoice{}, fmt.Errorf("%s: image %q not found in %s", addr, image, region)
+			return imageChoice{}, fmt.Errorf("image %q not found in %s", image, region)
 		}
-		c = choice(out.Images[0])
-	} else {
-		searches := []ec2.DescribeImagesInput{
-			{Owners: []string{canonicalOwner}, Filters: []ec2types.Filter{
-				filter("name", "ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-*-server-*"),
-				filter("architecture", arch), filter("state", "available")}},
-			{Owners: []string{canonicalOwner}, Filters: []ec2types.Filter{
-				filter("name", "ubuntu/images/*"), filter("architecture", arch), filter("state", "available")}},
-			{Owners: []string{"amazon"}, Filters: []ec2types.Filter{
-				filter("architecture", arch), filter("state", "available")}},
+		return choice(out.Images[0]), nil
+	}
+	searches := []ec2.DescribeImagesInput{
+		{Owners: []string{canonicalOwner}, Filters: []ec2types.Filter{
+			filter("name", "ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-*-server-*"),
+			filter("architecture", arch), filter("state", "available")}},
+		{Owners: []string{canonicalOwner}, Filters: []ec2types.Filter{
+			filter("name", "ubuntu/images/*"), filter("architecture", arch), filter("state", "available")}},
+		{Owners: []string{"amazon"}, Filters: []ec2types.Filter{
+			filter("architecture", arch), filter("state", "available")}},
+	}
+	for _, in := range searches {
+		var all []ec2types.Image
+		pages := ec2.NewDescribeImagesPaginator(client, &in)
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return imageChoice{}, wrapErr("", "DescribeImages", region, err)
+			}
+			all = append(all, page.Images...)
 		}
-		for _, in := range searches {
-			var all []ec2types.Image
-			pages := ec2.NewDescribeImagesPaginator(client, &in)
-			for pages.HasMorePages() {
-				page, err := pages.NextPage(ctx)
-				if err != nil {
-					return imageChoice{}, wrapErr(addr, "DescribeImages", region, err)
+		if len(all) > 0 {
+			sort.Slice(all, func(i, j int) bool {
+				a, b := all[i], all[j]
+				if da, db := awssdk.ToString(a.CreationDate), awssdk.ToString(b.CreationDate); da != db {
+					return da > db
 				}
-				all = append(all, page.Images...)
-			}
-			if len(all) > 0 {
-				sort.Slice(all, func(i, j int) bool {
-					a, b := all[i], all[j]
-					if da, db := awssdk.ToString(a.CreationDate), awssdk.ToString(b.CreationDate); da != db {
-						return da > db
-					}
-					return awssdk.ToString(a.Name) > awssdk.ToString(b.Name)
-				})
-				c = choice(all[0])
-				break
-			}
-		}
-		if c.ID == "" {
-			return imageChoice{}, fmt.Errorf("%s: no Ubuntu 22.04 (%s) image found in %s; set `image` to an AMI ID", addr, arch, region)
+				return awssdk.ToString(a.Name) > awssdk.ToString(b.Name)
+			})
+			return choice(all[0]), nil
 		}
 	}
-	p.mu.Lock()
-	p.images[key] = c
-	p.mu.Unlock()
-	return c, nil
+	return imageChoice{}, fmt.Errorf("no Ubuntu 22.04 (%s) image found in %s; set `image` to an AMI ID", arch, region)
 }
 
 func choice(img ec2types.Image) imageChoice {

@@ -17,11 +17,23 @@ import (
 // InspectNetwork reports, for the subnets instances could land in, the route
 // table that applies (explicit association, else the VPC's main table), the
 // target of its 0.0.0.0/0 route and whether public IPs are mapped on launch.
+// Each place is inspected once per run: the lint gate's inspection serves
+// the launches after it.
 func (p *Provider) InspectNetwork(ctx context.Context, req providers.NetworkRequest) (*providers.NetworkFacts, error) {
 	region := req.Region
 	if region == "" {
 		region = p.defaultRegion(ctx)
 	}
+	facts, err := p.networks.get(region+"|"+req.VPCID+"|"+req.SubnetID, func() (*providers.NetworkFacts, error) {
+		return p.inspectNetwork(ctx, region, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cloneFacts(facts), nil
+}
+
+func (p *Provider) inspectNetwork(ctx context.Context, region string, req providers.NetworkRequest) (*providers.NetworkFacts, error) {
 	client, err := p.ec2Client(ctx, region)
 	if err != nil {
 		return nil, err

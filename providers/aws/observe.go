@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/sync/errgroup"
 
@@ -19,7 +18,8 @@ import (
 )
 
 // Observe lists what the workspace owns: one paginated, tag-filtered
-// DescribeInstances per region, and one ListBuckets plus per-bucket tag reads.
+// DescribeInstances per region (1,000 instances a page), and one
+// ListBuckets plus per-bucket tag reads.
 func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) ([]*state.Resource, error) {
 	ws := req.Workspace
 	if ws == "" {
@@ -102,16 +102,14 @@ func (p *Provider) scanPlan(ctx context.Context, hints []providers.ResourceHint)
 }
 
 // observeInstances groups a region's owned, live instances by address.
+// The listing (every state, pages of 1,000, going on from Check's first
+// page) is kept for this run's creates (listWorkspace).
 func (p *Provider) observeInstances(ctx context.Context, region, workspace string) ([]*state.Resource, error) {
 	client, err := p.ec2Client(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	insts, err := describeAll(ctx, client, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		filter("tag:"+providers.TagManaged, "true"),
-		filter("tag:"+providers.TagWorkspace, workspace),
-		filter("instance-state-name", liveStates...),
-	}})
+	insts, err := p.listWorkspace(ctx, client, region, workspace)
 	if err != nil {
 		return nil, wrapErr("", "DescribeInstances", region, err)
 	}
@@ -119,6 +117,9 @@ func (p *Provider) observeInstances(ctx context.Context, region, workspace strin
 	// at the same address is another resource, never merged with this one's.
 	byOwner := map[providers.Owner][]ec2types.Instance{}
 	for _, inst := range insts {
+		if !isLive(inst) {
+			continue
+		}
 		if o, ok := providers.OwnerOfTags(tagMap(inst.Tags)); ok && o.Address != "" {
 			byOwner[o] = append(byOwner[o], inst)
 		}

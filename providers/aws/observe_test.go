@@ -3,6 +3,9 @@ package aws
 import (
 	"testing"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/skyplan/skyplan/providers"
@@ -43,6 +46,16 @@ func TestObserveBatchesOneDescribePerRegion(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"us-east-1": 1}, log.count("ListBuckets")); diff != "" {
 		t.Errorf("ListBuckets calls (-want +got):\n%s", diff)
+	}
+	for _, in := range log.inputs("DescribeInstances") {
+		if n := awssdk.ToInt32(in.(*ec2.DescribeInstancesInput).MaxResults); n != 1000 {
+			t.Errorf("DescribeInstances MaxResults = %d, want 1000", n)
+		}
+	}
+	for _, in := range log.inputs("ListBuckets") {
+		if n := awssdk.ToInt32(in.(*s3.ListBucketsInput).MaxBuckets); n != 10000 {
+			t.Errorf("ListBuckets MaxBuckets = %d, want 10000", n)
+		}
 	}
 	if n := log.count("RunInstances"); len(n) != 0 {
 		t.Errorf("observe launched instances: %v", n)

@@ -38,7 +38,7 @@ func (p *Provider) locateCluster(ctx context.Context, req providers.ApplyRequest
 		}
 	}
 	if len(regions) <= 1 {
-		all, err := p.ownedInstances(ctx, *client, s.region, req, nil)
+		all, err := p.instancesBeforeLaunch(ctx, *client, s.region, req)
 		if err != nil {
 			return nil, wrapErr(req.Address, "DescribeInstances", s.region, err)
 		}

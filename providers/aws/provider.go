@@ -19,6 +19,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/skyplan/skyplan/internal/deadline"
@@ -60,8 +61,17 @@ type Provider struct {
 	mu      sync.Mutex
 	ec2s    map[string]*ec2.Client
 	s3s     map[string]*s3.Client
-	images  map[string]imageChoice
 	profile string
+
+	// Shared by the run's creates (shared.go, runwait.go).
+	images       memo[imageChoice]
+	subnets      memo[ec2types.Subnet]
+	networks     memo[*providers.NetworkFacts]
+	listPageSize int32 // DescribeInstances MaxResults of observation; 0: 1,000
+	listMu       sync.Mutex
+	firstPages   map[string]firstPage
+	listings     map[string]*listing
+	waits        map[string]*runningWatch // region → its batched waits (under mu)
 }
 
 // New builds the provider from its cloud block. It makes no network calls;
@@ -89,7 +99,9 @@ func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
 		capacityWait: limits.CapacityWait,
 		ec2s:         map[string]*ec2.Client{},
 		s3s:          map[string]*s3.Client{},
-		images:       map[string]imageChoice{},
+		firstPages:   map[string]firstPage{},
+		listings:     map[string]*listing{},
+		waits:        map[string]*runningWatch{},
 	}, nil
 }
 
@@ -181,6 +193,9 @@ func (p *Provider) endpointName(ctx context.Context, service, region string) str
 func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) (*state.Resource, error) {
 	if err := req.Validate(CloudName, p.workspace); err != nil {
 		return nil, err
+	}
+	if req.Op != providers.OpCreate {
+		p.forgetListed(req) // what was observed of it may change now
 	}
 	if req.Op == providers.OpRelease {
 		return p.release(ctx, req)

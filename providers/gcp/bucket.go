@@ -136,6 +136,7 @@ func (p *Provider) deleteBucket(ctx context.Context, client *storage.Client, req
 	}
 	force := prior.Bool("force_destroy")
 	it := b.Objects(ctx, &storage.Query{Versions: true})
+	it.PageInfo().MaxSize = gcsPageSize
 	deleted := 0
 	for {
 		obj, err := it.Next()
@@ -192,11 +193,15 @@ func bucketResource(address string, b *storage.BucketAttrs, hint state.Attrs) *s
 	}
 }
 
+// gcsPageSize is the largest page of buckets.list and objects.list.
+const gcsPageSize = 1000
+
 // listBuckets lists the project's buckets (the storage client's paginator)
 // and keeps the workspace's.
 func (p *Provider) listBuckets(ctx context.Context, client *storage.Client, workspace string) ([]*storage.BucketAttrs, error) {
 	var out []*storage.BucketAttrs
 	it := client.Buckets(ctx, p.project)
+	it.PageInfo().MaxSize = gcsPageSize
 	for {
 		b, err := it.Next()
 		if errors.Is(err, iterator.Done) {

@@ -21,17 +21,19 @@ import (
 )
 
 // retry runs call, retrying answers 429 and 5xx with backoff (gax's own
-// retryer), at most maxRetries times.
+// retryer), and the 403s with which Compute Engine says a rate quota was
+// exceeded, at most maxRetries times.
 func (p *Provider) retry(ctx context.Context, call func(ctx context.Context) error) error {
 	return gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error { return call(ctx) },
 		gax.WithRetry(func() gax.Retryer {
-			return &limitedRetryer{inner: gax.OnHTTPCodes(p.backoff, 429, 500, 502, 503, 504), left: p.maxRetries}
+			return &limitedRetryer{inner: gax.OnHTTPCodes(p.backoff, 429, 500, 502, 503, 504), left: p.maxRetries, backoff: p.backoff}
 		}))
 }
 
 type limitedRetryer struct {
-	inner gax.Retryer
-	left  int
+	inner   gax.Retryer
+	left    int
+	backoff gax.Backoff // for rate-limit 403s, which inner does not retry
 }
 
 func (r *limitedRetryer) Retry(err error) (time.Duration, bool) {
@@ -39,7 +41,25 @@ func (r *limitedRetryer) Retry(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	r.left--
+	if rateLimited(err) {
+		return r.backoff.Pause(), true
+	}
 	return r.inner.Retry(err)
+}
+
+// rateLimited reports a 403 for too many requests (a rate quota, which
+// passes), not for a resource quota or a permission (which do not).
+func rateLimited(err error) bool {
+	var gerr *googleapi.Error
+	if !errors.As(err, &gerr) || gerr.Code != http.StatusForbidden {
+		return false
+	}
+	for _, e := range gerr.Errors {
+		if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" {
+			return true
+		}
+	}
+	return false
 }
 
 func httpCode(err error) int {

@@ -197,6 +197,28 @@ func TestRateLimitIsRetried(t *testing.T) {
 	}
 }
 
+// Compute Engine also says "rate quota exceeded" with a 403: retried too,
+// unlike a 403 for a missing permission.
+func TestRateLimit403IsRetried(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	limited := gcpfake.Fault{Status: http.StatusForbidden, Reason: "rateLimitExceeded", Message: "Rate Limit Exceeded", Times: 2}
+	e.fake.Inject("POST", "/compute/v1/projects/*/zones/*/instances", limited)
+	apply(t, p, providers.OpCreate, "cluster.web", gceCluster(1), nil)
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances"); n != 3 {
+		t.Errorf("insert requests = %d, want 3 (two rate-limit 403s, then success)", n)
+	}
+	e.fake.Inject("POST", "/compute/v1/projects/*/zones/*/instances", gcpfake.Forbidden())
+	e.fake.ResetRequests()
+	if _, err := p.Apply(ctxT(t), providers.ApplyRequest{Op: providers.OpCreate, Workspace: "prod", Address: "cluster.api",
+		Type: spec.TypeCluster, Desired: gceCluster(1)}); err == nil {
+		t.Fatal("create without permission succeeded")
+	}
+	if n := e.fake.CountRequests("POST", "/compute/v1/projects/*/zones/*/instances"); n != 1 {
+		t.Errorf("insert requests after a permission 403 = %d, want 1 (not retried)", n)
+	}
+}
+
 func TestScaleInAndLabelUpdate(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t, "prod")
@@ -387,5 +409,29 @@ func TestRegistered(t *testing.T) {
 	prov, err := providers.New(ctxT(t), providers.Config{Cloud: &spec.Cloud{Name: "gcp", Attrs: map[string]any{"project": testProject}}, Workspace: "w"})
 	if err != nil || prov.Name() != "gcp" {
 		t.Fatalf("providers.New(gcp) = %v, %v", prov, err)
+	}
+}
+
+// Every list of an observation asks for the largest page the API gives:
+// maxResults 500 for GCE (aggregated lists included), pageSize 500 for TPU.
+func TestObserveListsAtTheLargestPage(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "pages")
+	apply(t, p, providers.OpCreate, "cluster.train", gceCluster(1), nil)
+	apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(1), nil)
+	e.fake.ResetRequests()
+	observe(t, p, hint("cluster.train", gceCluster(1)), hint("cluster.tpu", tpuCluster(1)))
+	lists := map[string]string{}
+	for _, r := range e.fake.Requests() {
+		switch {
+		case strings.HasSuffix(r.Path, "/aggregated/instances"), strings.HasSuffix(r.Path, "/aggregated/disks"):
+			lists[r.Path[strings.LastIndex(r.Path, "/aggregated/"):]] = r.Query.Get("maxResults")
+		case strings.HasSuffix(r.Path, "/nodes"):
+			lists["tpu nodes"] = r.Query.Get("pageSize")
+		}
+	}
+	want := map[string]string{"/aggregated/instances": "500", "/aggregated/disks": "500", "tpu nodes": "500"}
+	if diff := cmp.Diff(want, lists); diff != "" {
+		t.Errorf("page sizes of the observation's lists (-want +got):\n%s", diff)
 	}
 }

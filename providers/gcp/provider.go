@@ -64,7 +64,8 @@ type Provider struct {
 	backoff gax.Backoff
 	// maxRetries bounds retries of one call.
 	maxRetries int
-	// pageSize is maxResults/pageSize of list calls (0: the API default).
+	// pageSize is maxResults/pageSize of list calls: GCE's largest, 500
+	// (aggregated lists included); the TPU API takes it too.
 	pageSize int64
 	// parallel bounds concurrent node creations/deletions.
 	parallel int
@@ -123,8 +124,12 @@ func New(_ context.Context, cfg providers.Config) (providers.Provider, error) {
 		maxRetries:   6,
 		parallel:     8,
 		capacityWait: limits.CapacityWait,
+		pageSize:     maxPageSize,
 	}, nil
 }
+
+// maxPageSize is the largest page GCE list calls return (maxResults).
+const maxPageSize = 500
 
 // normaliseEndpoint checks an endpoint URL and gives a bare host the API's
 // base path, so "http://127.0.0.1:8080" works as well as the full base URL.
