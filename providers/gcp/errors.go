@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/googleapis/gax-go/v2"
@@ -21,16 +23,21 @@ import (
 )
 
 // retry runs call, retrying answers 429 and 5xx with backoff (gax's own
-// retryer), at most maxRetries times.
+// retryer) and calls that lost their connection before the answer, at most
+// maxRetries times. Every call retried here names its object, so repeating
+// one whose answer was lost makes nothing twice: a create of a taken name
+// answers 409, which the creates adopt when the object is theirs. A call
+// that timed out or whose connection was refused is not retried.
 func (p *Provider) retry(ctx context.Context, call func(ctx context.Context) error) error {
 	return gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error { return call(ctx) },
 		gax.WithRetry(func() gax.Retryer {
-			return &limitedRetryer{inner: gax.OnHTTPCodes(p.backoff, 429, 500, 502, 503, 504), left: p.maxRetries}
+			return &limitedRetryer{inner: gax.OnHTTPCodes(p.backoff, 429, 500, 502, 503, 504), lost: p.backoff, left: p.maxRetries}
 		}))
 }
 
 type limitedRetryer struct {
 	inner gax.Retryer
+	lost  gax.Backoff // paces retries after a lost connection
 	left  int
 }
 
@@ -39,7 +46,24 @@ func (r *limitedRetryer) Retry(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	r.left--
+	if lostConnection(err) {
+		return r.lost.Pause(), true
+	}
 	return r.inner.Retry(err)
+}
+
+// lostConnection reports a call whose connection broke after it was sent:
+// the server may have acted on it, and did not answer.
+func lostConnection(err error) bool {
+	if deadline.IsTimeout(err) {
+		return false
+	}
+	for _, e := range []error{syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, io.EOF, io.ErrUnexpectedEOF} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func httpCode(err error) int {
