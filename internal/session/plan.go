@@ -72,7 +72,14 @@ func (s *Session) Refresh(ctx context.Context) *Refresh {
 	for _, k := range all {
 		need := spec.SchemaFor(k.typ).Needs
 		if st, ok := ref.Checks.Status(k.cloud, need); ok && !st.OK {
-			addGap(k.cloud, need, k.addr, fmt.Sprintf("capability %q is not usable: %s", need, st.Reason))
+			if st.Unverified {
+				// No verdict is not a denial: the gap is the cloud's, as when
+				// observing fails, so apply refuses and --skip-lint cannot
+				// plan around what nobody could look at.
+				addGap(k.cloud, "", k.addr, fmt.Sprintf("checking capability %q failed: %s", need, st.Reason))
+			} else {
+				addGap(k.cloud, need, k.addr, fmt.Sprintf("capability %q is not usable: %s", need, st.Reason))
+			}
 			continue
 		}
 		req := reqs[k.cloud]

@@ -187,3 +187,47 @@ func TestHangingEndpointsFailWithinTheCallTimeout(t *testing.T) {
 		t.Errorf("Observe: %v; want %q", err, want)
 	}
 }
+
+// A check that gets no verdict (5xx or 429 after every retry, a lost or
+// refused connection) is Unverified, not a denial; one that gets a 403 is
+// a denial; 5xx answers and lost connections are retried.
+func TestCheckTellsNoVerdictFromDenial(t *testing.T) {
+	zones := "/compute/v1/projects/*/zones"
+	tests := []struct {
+		name           string
+		fault          gcpfake.Fault
+		ok, unverified bool
+	}{
+		{"two 500s are retried", gcpfake.Fault{Status: 500, Reason: "backendError", Message: "boom", Times: 2}, true, false},
+		{"a lost answer is retried", gcpfake.Fault{Drop: true, Times: 1}, true, false},
+		{"503 every time", gcpfake.Unavailable(), false, true},
+		{"429 every time", gcpfake.RateLimited(0), false, true},
+		{"403", gcpfake.Forbidden(), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.fake.Inject("GET", zones, tt.fault)
+			s := statusOf(e.provider(t, "prod").Check(context.Background()), spec.CapCompute)
+			if s.OK != tt.ok || s.Unverified != tt.unverified {
+				t.Errorf("compute: %+v; want OK %v, Unverified %v", s, tt.ok, tt.unverified)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		newEnv(t)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := "http://" + l.Addr().String()
+		l.Close()
+		t.Setenv("STORAGE_EMULATOR_HOST", "")
+		p := (&env{}).provider(t, "prod", map[string]any{"endpoints": map[string]string{"compute": closed, "tpu": closed, "storage": closed}})
+		for _, s := range p.Check(context.Background()) {
+			if s.OK || !s.Unverified {
+				t.Errorf("%s with a closed endpoint: %+v; want Unverified", s.Capability, s)
+			}
+		}
+	})
+}
