@@ -105,20 +105,24 @@ func (s *Session) Refresh(ctx context.Context) *Refresh {
 
 // sortOwners splits what was observed by owner: this state's objects stay
 // in the observation; objects without a state tag (made before skyplan
-// tagged state identity) that this state records are claimed as its own;
-// everything else — another state's objects, or untagged ones this state
-// does not know — is foreign: shown, never changed.
+// tagged state identity) whose IDs this state records are claimed as its
+// own; everything else — another state's objects, or untagged ones this
+// state does not record, even at one of its addresses — is foreign: shown,
+// never changed.
 func (ref *Refresh) sortOwners(st *state.State) {
 	ref.ClaimLegacy = map[string]bool{}
-	moved := map[string]bool{}
+	recorded := map[string]bool{} // address + "\x00" + object ID
 	for _, r := range st.Resources {
-		if r.MovedFrom != "" {
-			moved[r.MovedFrom] = true
+		for _, id := range r.IDs {
+			recorded[r.Address+"\x00"+id] = true
+			if r.MovedFrom != "" {
+				recorded[r.MovedFrom+"\x00"+id] = true
+			}
 		}
 	}
 	var ours []*state.Resource
 	for _, o := range ref.Observation.Resources {
-		known := st.Resource(o.Address) != nil || moved[o.Address]
+		known := slices.ContainsFunc(o.IDs, func(id string) bool { return recorded[o.Address+"\x00"+id] })
 		switch {
 		case o.StateID == st.Lineage:
 			ours = append(ours, o)
