@@ -250,7 +250,10 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		cur = imported
 		c.ImportID = imported.Private[PrivateImportID]
 	}
-	c.Adopt = obs != nil && pr == nil
+	// Objects found by their tags that the state file lacks (or lists,
+	// though they are gone): an apply killed before its save made or removed
+	// them, and the next apply records what is there.
+	c.Adopt = obs != nil && (pr == nil || !sameIDs(pr.IDs, obs.IDs))
 	if cur == nil {
 		c.Action = Create
 		c.Prior = intent
@@ -326,11 +329,20 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		c.Reason = fmt.Sprintf("%s was made before skyplan tagged objects with their state; apply tags it with this state's identity (%s), nothing else changes", addr, "skyplan-state")
 	default:
 		c.Action = NoOp
-		if c.Adopt {
-			c.Reason = fmt.Sprintf("found by its tags but not in the state file (an interrupted apply made it); apply records it")
+		switch {
+		case c.Adopt && pr == nil:
+			c.Reason = "found by its tags but not in the state file (an interrupted apply made it); apply records it"
+		case c.Adopt:
+			c.Reason = fmt.Sprintf("its objects found by their tags (%s) are not those the state file lists (%s): an interrupted apply changed them; apply records them",
+				ShortList(obs.IDs, 5), ShortList(pr.IDs, 5))
 		}
 	}
 	return c, nil
+}
+
+// sameIDs reports whether two lists hold the same object IDs, in any order.
+func sameIDs(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 func replaceReason(forcing []AttrChange) string {
