@@ -54,3 +54,23 @@ func TestLostAnswersAreRetriedWithoutDuplicates(t *testing.T) {
 		t.Errorf("after delete: %d instance(s) and node(s), bucket exists %v; want nothing", n, e.gcs.BucketExists("lost-answers"))
 	}
 }
+
+// A TPU VM being deleted (a delete an interrupted apply started) is gone
+// for observe as for apply: plan shows no change apply would not make.
+func TestDeletingTPUNodeIsNotObserved(t *testing.T) {
+	e := newEnv(t)
+	p := e.provider(t, "prod")
+	apply(t, p, providers.OpCreate, "cluster.tpu", tpuCluster(2), nil)
+	svc, err := p.tpuClient(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The delete's operation is never polled, so the node stays DELETING.
+	if _, err := svc.Projects.Locations.Nodes.Delete(tpuParentTest + "/nodes/tpu-prod-1").Context(ctxT(t)).Do(); err != nil {
+		t.Fatal(err)
+	}
+	got := observe(t, p, hint("cluster.tpu", tpuCluster(1)))["cluster.tpu"]
+	if got == nil || got.Attrs["nodes"] != int64(1) || len(got.IDs) != 1 {
+		t.Fatalf("observed %+v; want one node, the deleting one left out", got)
+	}
+}
