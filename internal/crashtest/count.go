@@ -37,8 +37,9 @@ type Count struct {
 	// Nodes counts live cluster nodes, Buckets the spec's buckets that exist.
 	Nodes, Buckets int
 	// Duplicates counts nodes beyond one per (address, node index), and
-	// nodes of an index the spec does not declare.
+	// nodes of an index the spec does not declare; Extra lists them.
 	Duplicates int
+	Extra      []string
 	// Orphans lists objects the state file does not record under their
 	// address: nothing would ever delete them.
 	Orphans []string
@@ -61,7 +62,7 @@ func (c Count) String() string {
 	for _, l := range []struct {
 		name string
 		list []string
-	}{{"orphans", c.Orphans}, {"pending", c.Pending}, {"unowned", c.Unowned}} {
+	}{{"extra", c.Extra}, {"orphans", c.Orphans}, {"pending", c.Pending}, {"unowned", c.Unowned}} {
 		if len(l.list) > 0 {
 			s += fmt.Sprintf(", %s %v", l.name, l.list)
 		}
@@ -110,6 +111,7 @@ func (h *Harness) Count(ctx context.Context, s *Spec) (Count, error) {
 			key := o.Address + "#" + strconv.Itoa(o.Node)
 			if perNode[key]++; perNode[key] > 1 || o.Node >= s.Clusters[o.Address] {
 				c.Duplicates++
+				c.Extra = append(c.Extra, fmt.Sprintf("%s#%d %s", o.Address, o.Node, o.ID))
 			}
 		}
 		if !recorded[o.Address][o.ID] {
@@ -124,8 +126,9 @@ func (h *Harness) Count(ctx context.Context, s *Spec) (Count, error) {
 	return c, nil
 }
 
-// gcpObjects are the GCE instances and TPU VMs with the workspace's label,
-// and the spec's GCS buckets that exist, read from the fakes themselves.
+// gcpObjects are the GCE instances and TPU VMs (not being deleted) with
+// the workspace's label, and the spec's GCS buckets that exist, read from
+// the fakes themselves.
 func (h *Harness) gcpObjects(s *Spec) []object {
 	ws := providers.LabelValue(s.Workspace)
 	labelled := func(labels map[string]string, name, id string) (object, bool) {
@@ -148,6 +151,11 @@ func (h *Harness) gcpObjects(s *Spec) []object {
 		}
 	}
 	for _, n := range h.GCE.Nodes() {
+		if n.State == "DELETING" {
+			// Being deleted: GCP finishes it on its own (the fake only
+			// when polled, which a killed run no longer does).
+			continue
+		}
 		if o, ok := labelled(n.Labels, n.Name, strconv.FormatInt(n.Id, 10)); ok {
 			out = append(out, o)
 		}

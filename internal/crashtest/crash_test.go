@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -153,6 +154,42 @@ func TestKilledApplyIsCompleted(t *testing.T) {
 		}
 	}
 	t.Logf("%d run(s) killed; each completed by one more apply with 0 duplicates and 0 orphans", killed)
+}
+
+// SIGKILL at seeded points of an in-place scale-up and then scale-down of
+// every cluster (an update: no intent, state already records the resource),
+// then apply again: the nodes the killed run made or removed are what
+// state records, with no duplicate.
+func TestKilledScaleIsCompleted(t *testing.T) {
+	h := start(t)
+	h.SetLatency(20 * time.Millisecond)
+	for seed := range uint64(seeds(6, 2)) {
+		s := newSpec(t, h, OnAWS|OnGCP, "kscale", seed)
+		mustRun(t, h, s, Kill{}, []int{0}, "apply", "--auto-approve")
+		rng := rand.New(rand.NewPCG(seed, 0x5ca1e))
+		for _, step := range []struct {
+			name  string
+			nodes map[string]int
+		}{
+			{"up", map[string]int{"cluster.train": 3, "cluster.eval": 2, "cluster.gpu": 3, "cluster.tpu": 2}},
+			{"down", map[string]int{"cluster.train": 1, "cluster.eval": 1, "cluster.gpu": 1, "cluster.tpu": 1}},
+		} {
+			maps.Copy(s.Clusters, step.nodes)
+			if err := s.Write(); err != nil {
+				t.Fatal(err)
+			}
+			kill := Kill{AfterMutating: 1 + rng.Int64N(int64(len(step.nodes)))}
+			first := mustRun(t, h, s, kill, []int{0, 1, -1}, "apply", "--auto-approve")
+			left := mustCount(t, h, s)
+			mustRun(t, h, s, Kill{}, []int{0}, "apply", "--auto-approve")
+			after := converged(t, h, s)
+			t.Logf("seed %d: scale %s killed %s (killed %v), leaving %s; the next apply: %s", seed, step.name, kill, first.Killed, left, after)
+			if t.Failed() {
+				t.Fatalf("seed %d, scale %s; killed run:\n%s", seed, step.name, first)
+			}
+		}
+		destroyed(t, h, s)
+	}
 }
 
 // SIGKILL at seeded points of a destroy, then destroy again: nothing left,

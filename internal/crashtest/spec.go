@@ -22,10 +22,12 @@ const (
 type Spec struct {
 	Dir       string
 	Workspace string
-	// Clusters maps each cluster's address to its node count.
+	// Clusters maps each cluster's address to its node count; Write puts
+	// changed counts in the spec file.
 	Clusters map[string]int
 	// Buckets maps each bucket's address to its name and cloud.
 	Buckets map[string]Bucket
+	on      Cloud
 }
 
 // Bucket is a bucket the spec declares.
@@ -43,28 +45,44 @@ const (
 
 // NewSpec writes a fresh spec in workspace name, on the given clouds.
 func (h *Harness) NewSpec(name string, on Cloud) (*Spec, error) {
-	s := &Spec{Dir: filepath.Join(h.Work, name), Workspace: name, Clusters: map[string]int{}, Buckets: map[string]Bucket{}}
-	hcl := fmt.Sprintf("skyplan {\n  workspace = %q\n}\n", name)
+	s := &Spec{Dir: filepath.Join(h.Work, name), Workspace: name, Clusters: map[string]int{}, Buckets: map[string]Bucket{}, on: on}
 	if on&OnAWS != 0 {
 		s.Clusters["cluster.train"], s.Clusters["cluster.eval"], s.Clusters["cluster.serve"] = 2, 1, 1
 		s.Buckets["bucket.data"] = Bucket{name + "-data", "aws"}
 		s.Buckets["bucket.ckpt"] = Bucket{name + "-ckpt", "aws"}
+	}
+	if on&OnGCP != 0 {
+		s.Clusters["cluster.gpu"], s.Clusters["cluster.tpu"] = 2, 1
+		s.Buckets["bucket.gcs"] = Bucket{name + "-gcs", "gcp"}
+	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	return s, s.Write()
+}
+
+// Write writes the spec file.
+func (s *Spec) Write() error {
+	hcl := fmt.Sprintf("skyplan {\n  workspace = %q\n}\n", s.Workspace)
+	if s.on&OnAWS != 0 {
 		hcl += fmt.Sprintf(`cloud "aws" {
   regions = [%q]
 }
 cluster "train" {
   cloud         = "aws"
   instance_type = "t3.micro"
-  nodes         = 2
+  nodes         = %d
   labels        = { team = "research" }
 }
 cluster "eval" {
   cloud         = "aws"
   instance_type = "t3.small"
+  nodes         = %d
 }
 cluster "serve" {
   cloud         = "aws"
   instance_type = "t3.micro"
+  nodes         = %d
   disk_size     = 20
 }
 bucket "data" {
@@ -78,11 +96,10 @@ bucket "ckpt" {
   region = %q
   labels = { team = "research" }
 }
-`, AWSRegion, s.Buckets["bucket.data"].Name, s.Buckets["bucket.ckpt"].Name, awsOtherRegion)
+`, AWSRegion, s.Clusters["cluster.train"], s.Clusters["cluster.eval"], s.Clusters["cluster.serve"],
+			s.Buckets["bucket.data"].Name, s.Buckets["bucket.ckpt"].Name, awsOtherRegion)
 	}
-	if on&OnGCP != 0 {
-		s.Clusters["cluster.gpu"], s.Clusters["cluster.tpu"] = 2, 1
-		s.Buckets["bucket.gcs"] = Bucket{name + "-gcs", "gcp"}
+	if s.on&OnGCP != 0 {
 		hcl += fmt.Sprintf(`cloud "gcp" {
   project = %q
 }
@@ -90,7 +107,7 @@ cluster "gpu" {
   cloud         = "gcp"
   zone          = "us-central1-a"
   instance_type = "n2-standard-4"
-  nodes         = 2
+  nodes         = %d
   labels        = { team = "ml" }
 }
 cluster "tpu" {
@@ -98,18 +115,16 @@ cluster "tpu" {
   zone            = "us-central2-b"
   accelerators    = "tpu-v4-8"
   runtime_version = "tpu-ubuntu2204-base"
+  nodes           = %d
 }
 bucket "gcs" {
   cloud    = "gcp"
   name     = %q
   location = "US"
 }
-`, gcpProject, s.Buckets["bucket.gcs"].Name)
+`, gcpProject, s.Clusters["cluster.gpu"], s.Clusters["cluster.tpu"], s.Buckets["bucket.gcs"].Name)
 	}
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return nil, err
-	}
-	return s, os.WriteFile(filepath.Join(s.Dir, "main.hcl"), []byte(hcl), 0o644)
+	return os.WriteFile(filepath.Join(s.Dir, "main.hcl"), []byte(hcl), 0o644)
 }
 
 // Nodes is how many nodes the spec's clusters have in all.
