@@ -357,6 +357,40 @@ func TestFaultsConvergeWithoutDuplicates(t *testing.T) {
 	t.Logf("%d seed(s): injected %s; %d re-run(s) needed", n, in, reruns)
 }
 
+// SIGKILL at seeded points of an apply while 10% of requests fail and 5%
+// of answers are lost, then apply again under the same faults until it
+// succeeds: nothing duplicated or orphaned, and destroy (faults still on)
+// leaves nothing.
+func TestKilledApplyUnderFaultsIsCompleted(t *testing.T) {
+	h := start(t)
+	h.SetLatency(10 * time.Millisecond)
+	ref, _ := reference(t, h, OnAWS|OnGCP)
+	in := countInjected(h)
+	reruns := 0
+	n := seeds(8, 1)
+	for seed := range uint64(n) {
+		kill := killPoint(seed+1000, ref)
+		s := newSpec(t, h, OnAWS|OnGCP, "kfault", seed)
+		faulty(h, seed+500)
+		first := mustRun(t, h, s, kill, []int{0, 1, -1}, "apply", "--auto-approve")
+		applies := until(t, h, s, 4, "apply", "--auto-approve")
+		h.ClearFaults()
+		after := converged(t, h, s)
+		faulty(h, seed+600)
+		destroys := until(t, h, s, 4, "destroy", "--auto-approve")
+		h.ClearFaults()
+		if left := mustCount(t, h, s); !left.Empty() {
+			t.Errorf("after destroy: %s; want nothing left", left)
+		}
+		reruns += applies - 1 + destroys - 1
+		t.Logf("seed %d: kill %s (killed %v); then apply took %d run(s), destroy %d; after apply: %s", seed, kill, first.Killed, applies, destroys, after)
+		if t.Failed() {
+			t.Fatalf("seed %d; killed run:\n%s", seed, first)
+		}
+	}
+	t.Logf("%d seed(s): injected %s; %d re-run(s) needed beyond the one after each kill", n, in, reruns)
+}
+
 // Half the creates on every cloud lose their answer after the cloud acted:
 // apply still succeeds in one run, with no duplicate and every object recorded.
 func TestLostCreateAnswersMakeNoDuplicates(t *testing.T) {
