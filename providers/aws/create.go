@@ -13,11 +13,10 @@ import (
 	"github.com/skyplan/skyplan/providers"
 )
 
-// noSDKRetries is the per-call option of a create the SDK must not retry:
-// a retry after a lost answer makes a second object wherever the create is
-// not idempotent (moto ignores RunInstances' ClientToken; EC2 forgets a
-// token after a while; S3 outside us-east-1 answers a repeated
-// CreateBucket with BucketAlreadyOwnedByYou).
+// noSDKRetries is the per-call option of RunInstances, which the SDK must
+// not retry: a retry after a lost answer launches a second node wherever
+// ClientToken is not honoured (moto never does; EC2 forgets a token after
+// a while). createBucket does the same for CreateBucket.
 func noSDKRetries(o *ec2.Options) { o.RetryMaxAttempts = 1 }
 
 // createOnce runs create, and retries it as the client's retryer would
