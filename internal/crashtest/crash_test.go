@@ -163,7 +163,7 @@ func TestKilledApplyIsCompleted(t *testing.T) {
 func TestKilledScaleIsCompleted(t *testing.T) {
 	h := start(t)
 	h.SetLatency(20 * time.Millisecond)
-	for seed := range uint64(seeds(6, 2)) {
+	for seed := range uint64(seeds(4, 2)) {
 		s := newSpec(t, h, OnAWS|OnGCP, "kscale", seed)
 		mustRun(t, h, s, Kill{}, []int{0}, "apply", "--auto-approve")
 		rng := rand.New(rand.NewPCG(seed, 0x5ca1e))
@@ -367,7 +367,7 @@ func TestKilledApplyUnderFaultsIsCompleted(t *testing.T) {
 	ref, _ := reference(t, h, OnAWS|OnGCP)
 	in := countInjected(h)
 	reruns := 0
-	n := seeds(8, 1)
+	n := seeds(5, 1)
 	for seed := range uint64(n) {
 		kill := killPoint(seed+1000, ref)
 		s := newSpec(t, h, OnAWS|OnGCP, "kfault", seed)
