@@ -327,6 +327,25 @@ func until(t *testing.T, h *Harness, s *Spec, tries int, args ...string) int {
 	return tries
 }
 
+// underFaults applies the spec under faulty(seed) until it succeeds, checks
+// it converged (faults off), destroys it under faults until that succeeds,
+// checks nothing is left, and returns the runs each took and the count
+// after apply.
+func underFaults(t *testing.T, h *Harness, s *Spec, seed uint64) (applies, destroys int, after Count) {
+	t.Helper()
+	faulty(h, seed)
+	applies = until(t, h, s, 4, "apply", "--auto-approve")
+	h.ClearFaults()
+	after = converged(t, h, s)
+	faulty(h, seed+100)
+	destroys = until(t, h, s, 4, "destroy", "--auto-approve")
+	h.ClearFaults()
+	if left := mustCount(t, h, s); !left.Empty() {
+		t.Errorf("after destroy: %s; want nothing left", left)
+	}
+	return applies, destroys, after
+}
+
 // With 10% of requests failing (5xx, throttling) and 5% of answers lost
 // after the cloud acted, apply and destroy converge without a duplicate.
 func TestFaultsConvergeWithoutDuplicates(t *testing.T) {
@@ -337,17 +356,8 @@ func TestFaultsConvergeWithoutDuplicates(t *testing.T) {
 	n := seeds(5, 2)
 	for seed := range uint64(n) {
 		s := newSpec(t, h, OnAWS|OnGCP, "fault", seed)
-		faulty(h, seed+1)
 		before := in.total()
-		applies := until(t, h, s, 4, "apply", "--auto-approve")
-		h.ClearFaults()
-		c := converged(t, h, s)
-		faulty(h, seed+100)
-		destroys := until(t, h, s, 4, "destroy", "--auto-approve")
-		h.ClearFaults()
-		if left := mustCount(t, h, s); !left.Empty() {
-			t.Errorf("after destroy: %s; want nothing left", left)
-		}
+		applies, destroys, c := underFaults(t, h, s, seed+1)
 		reruns += applies - 1 + destroys - 1
 		t.Logf("seed %d: %d fault(s) injected; apply took %d run(s), destroy %d; after apply: %s", seed, in.total()-before, applies, destroys, c)
 		if t.Failed() {
@@ -373,15 +383,7 @@ func TestKilledApplyUnderFaultsIsCompleted(t *testing.T) {
 		s := newSpec(t, h, OnAWS|OnGCP, "kfault", seed)
 		faulty(h, seed+500)
 		first := mustRun(t, h, s, kill, []int{0, 1, -1}, "apply", "--auto-approve")
-		applies := until(t, h, s, 4, "apply", "--auto-approve")
-		h.ClearFaults()
-		after := converged(t, h, s)
-		faulty(h, seed+600)
-		destroys := until(t, h, s, 4, "destroy", "--auto-approve")
-		h.ClearFaults()
-		if left := mustCount(t, h, s); !left.Empty() {
-			t.Errorf("after destroy: %s; want nothing left", left)
-		}
+		applies, destroys, after := underFaults(t, h, s, seed+700)
 		reruns += applies - 1 + destroys - 1
 		t.Logf("seed %d: kill %s (killed %v); then apply took %d run(s), destroy %d; after apply: %s", seed, kill, first.Killed, applies, destroys, after)
 		if t.Failed() {
