@@ -250,10 +250,7 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		cur = imported
 		c.ImportID = imported.Private[PrivateImportID]
 	}
-	// Objects found by their tags that the state file lacks (or lists,
-	// though they are gone): an apply killed before its save made or removed
-	// them, and the next apply records what is there.
-	c.Adopt = obs != nil && (pr == nil || !sameIDs(pr.IDs, obs.IDs))
+	c.Adopt = obs != nil && pr == nil
 	if cur == nil {
 		c.Action = Create
 		c.Prior = intent
@@ -329,6 +326,12 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		c.Reason = fmt.Sprintf("%s was made before skyplan tagged objects with their state; apply tags it with this state's identity (%s), nothing else changes", addr, "skyplan-state")
 	default:
 		c.Action = NoOp
+		// Objects found by their tags that the state file lacks (or lists,
+		// though they are gone): an apply killed before its save made or
+		// removed them, and nothing else would record what is there.
+		if pr != nil && obs != nil && !sameIDs(pr.IDs, obs.IDs) {
+			c.Adopt = true
+		}
 		switch {
 		case c.Adopt && pr == nil:
 			c.Reason = "found by its tags but not in the state file (an interrupted apply made it); apply records it"
