@@ -5,7 +5,7 @@ PKGS      := ./...
 # Tests run in parallel packages but each package's emulators are its own.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build test test-short lint demo demo-aws deps tools bench fuzz clean realk8s
+.PHONY: all build test test-short lint demo demo-aws deps tools bench fuzz clean realk8s crash
 
 all: build
 
@@ -65,6 +65,11 @@ bench: deps build
 
 fuzz:
 	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime 60s
+
+# crash: the crash and fault harness with every seed, printing per-seed
+# figures (make test runs a few seeds, and all of them under CI=true).
+crash: deps
+	$(GO) test -count=1 -v ./internal/crashtest -long
 
 clean:
 	rm -rf bin

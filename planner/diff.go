@@ -396,8 +396,18 @@ func diffResource(r *spec.Resource, in Input, pr, obs *state.Resource, movedFrom
 		c.Reason = fmt.Sprintf("%s was made before skyplan tagged objects with their state; apply tags it with this state's identity (%s), nothing else changes", addr, "skyplan-state")
 	default:
 		c.Action = NoOp
-		if c.Adopt {
-			c.Reason = fmt.Sprintf("found by its tags but not in the state file (an interrupted apply made it); apply records it")
+		// Objects found by their tags that the state file lacks (or lists,
+		// though they are gone): an apply killed before its save made or
+		// removed them, and nothing else would record what is there.
+		if pr != nil && obs != nil && !sameIDs(pr.IDs, obs.IDs) {
+			c.Adopt = true
+		}
+		switch {
+		case c.Adopt && pr == nil:
+			c.Reason = "found by its tags but not in the state file (an interrupted apply made it); apply records it"
+		case c.Adopt:
+			c.Reason = fmt.Sprintf("its objects found by their tags (%s) are not those the state file lists (%s): an interrupted apply changed them; apply records them",
+				ShortList(obs.IDs, 5), ShortList(pr.IDs, 5))
 		}
 	}
 	if c.Action == Update {
@@ -479,6 +489,11 @@ func replaceMode(r *spec.Resource, old, next int) (mode, note string) {
 		return ReplaceDeleteThenCreate, fmt.Sprintf("delete-then-create (lifecycle { create_before_destroy = false }): the old one (generation %d) is deleted first; if the cloud then refuses the new one (generation %d), neither runs until the next apply", old, next)
 	}
 	return ReplaceCreateBeforeDestroy, fmt.Sprintf("create-before-destroy: the new one (generation %d) is created and running before the old one (generation %d) is deleted; if the cloud refuses it (capacity, quota), the old one keeps running", next, old)
+}
+
+// sameIDs reports whether two lists hold the same object IDs, in any order.
+func sameIDs(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 func replaceReason(forcing []AttrChange) string {

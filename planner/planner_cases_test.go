@@ -543,3 +543,43 @@ func TestCaseActionText(t *testing.T) {
 		t.Errorf("Replace.Symbol() = %q", got)
 	}
 }
+
+// Objects found by their tags that the state file does not record are
+// recorded by the next apply: a whole resource (found, not in state), and a
+// resource whose objects differ from the state's IDs (a killed scale-up or
+// scale-down); the same IDs in another order are no change.
+func TestCaseAdoptWhatStateLacks(t *testing.T) {
+	withIDs := func(ids ...string) *state.Resource {
+		r := caseObs("cluster.c", "aws", caseClusterAttrs)
+		r.IDs = ids
+		return r
+	}
+	for _, tt := range []struct {
+		name   string
+		prior  *state.Resource
+		obs    *state.Resource
+		adopt  bool
+		reason string
+	}{
+		{"not in state", nil, withIDs("i-1", "i-2"), true, "found by its tags but not in the state file"},
+		{"a node state lacks", withIDs("i-1"), withIDs("i-1", "i-2"), true, "(i-1, i-2) are not those the state file lists (i-1)"},
+		{"a node state still lists", withIDs("i-1", "i-2", "i-3"), withIDs("i-1", "i-2"), true, "are not those the state file lists (i-1, i-2, i-3)"},
+		{"same nodes", withIDs("i-2", "i-1"), withIDs("i-1", "i-2"), false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prior := casePrior()
+			if tt.prior != nil {
+				prior = casePrior(tt.prior)
+			}
+			p := caseMake(t, planner.Input{Desired: []*spec.Resource{caseRes("cluster", "c", caseClusterAttrs)},
+				Prior: prior, Observed: []*state.Resource{tt.obs}, ObservedClouds: map[string]bool{"aws": true}})
+			c := caseOnly(t, p, "cluster.c")
+			if c.Action != planner.NoOp || c.Adopt != tt.adopt || !strings.Contains(c.Reason, tt.reason) || p.HasChanges() {
+				t.Errorf("%s adopt %v, reason %q, changes %v; want a no-op, adopt %v, reason with %q", c.Action, c.Adopt, c.Reason, p.HasChanges(), tt.adopt, tt.reason)
+			}
+			if got := p.Adoptions(); got != map[bool]int{true: 1, false: 0}[tt.adopt] {
+				t.Errorf("Adoptions() = %d", got)
+			}
+		})
+	}
+}

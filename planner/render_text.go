@@ -141,7 +141,7 @@ func writeOwnership(b *strings.Builder, p *Plan) {
 				addrs = append(addrs, c.Address)
 			}
 		}
-		fmt.Fprintf(b, "State: %d resource(s) of this state were found by their tags but are missing from the state file (%s); apply records them.\n\n", n, ShortList(addrs, 5))
+		fmt.Fprintf(b, "State: %d resource(s) of this state were found by their tags but are missing from the state file, or differ from it in their objects (%s); apply records them.\n\n", n, ShortList(addrs, 5))
 	}
 }
 

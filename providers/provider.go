@@ -38,6 +38,10 @@ type CapabilityStatus struct {
 	OK         bool            `json:"ok"`
 	// Reason says why not (or, when OK, what proved it).
 	Reason string `json:"reason,omitempty"`
+	// Unverified (with OK false) says the check got no verdict: the
+	// endpoint did not answer, or answered 5xx or throttling after retries.
+	// The credentials may well work; nobody knows what exists there.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // Checker reports, per capability, whether the credentials work.

@@ -142,7 +142,7 @@ type checkRow struct {
 	Cloud      string `json:"cloud"`
 	Capability string `json:"capability"`
 	Needed     bool   `json:"needed"`
-	Status     string `json:"status"` // ok | denied | not configured
+	Status     string `json:"status"` // ok | denied | unverified | not configured
 	Reason     string `json:"reason,omitempty"`
 }
 
@@ -172,6 +172,9 @@ func (c *CheckCmd) Run(g *Globals) error {
 			seen[cs.Capability] = true
 			row := checkRow{Cloud: name, Capability: string(cs.Capability), Needed: cloud.HasCapability(cs.Capability), Reason: cs.Reason}
 			row.Status = map[bool]string{true: "ok", false: "denied"}[cs.OK]
+			if !cs.OK && cs.Unverified {
+				row.Status = "unverified"
+			}
 			if row.Needed && !cs.OK {
 				failed = true
 			}

@@ -73,7 +73,14 @@ func (s *Session) Refresh(ctx context.Context) *Refresh {
 	for _, k := range all {
 		need := spec.SchemaFor(k.typ).Needs
 		if st, ok := ref.Checks.Status(k.cloud, need); ok && !st.OK {
-			addGap(k.cloud, need, k.addr, fmt.Sprintf("capability %q is not usable: %s", need, st.Reason))
+			if st.Unverified {
+				// No verdict is not a denial: the gap is the cloud's, as when
+				// observing fails, so apply refuses and --skip-lint cannot
+				// plan around what nobody could look at.
+				addGap(k.cloud, "", k.addr, fmt.Sprintf("checking capability %q failed: %s", need, st.Reason))
+			} else {
+				addGap(k.cloud, need, k.addr, fmt.Sprintf("capability %q is not usable: %s", need, st.Reason))
+			}
 			continue
 		}
 		req := reqs[k.cloud]
@@ -99,20 +106,24 @@ func (s *Session) Refresh(ctx context.Context) *Refresh {
 
 // sortOwners splits what was observed by owner: this state's objects stay
 // in the observation; objects without a state tag (made before skyplan
-// tagged state identity) that this state records are claimed as its own;
-// everything else — another state's objects, or untagged ones this state
-// does not know — is foreign: shown, never changed.
+// tagged state identity) whose IDs this state records are claimed as its
+// own; everything else — another state's objects, or untagged ones this
+// state does not record, even at one of its addresses — is foreign: shown,
+// never changed.
 func (ref *Refresh) sortOwners(st *state.State) {
 	ref.ClaimLegacy = map[string]bool{}
-	moved := map[string]bool{}
+	recorded := map[string]bool{} // address + "\x00" + object ID
 	for _, r := range st.Resources {
-		if r.MovedFrom != "" {
-			moved[r.MovedFrom] = true
+		for _, id := range r.IDs {
+			recorded[r.Address+"\x00"+id] = true
+			if r.MovedFrom != "" {
+				recorded[r.MovedFrom+"\x00"+id] = true
+			}
 		}
 	}
 	var ours []*state.Resource
 	for _, o := range ref.Observation.Resources {
-		known := st.Resource(o.Address) != nil || moved[o.Address]
+		known := slices.ContainsFunc(o.IDs, func(id string) bool { return recorded[o.Address+"\x00"+id] })
 		switch {
 		case o.StateID == st.Lineage:
 			ours = append(ours, o)

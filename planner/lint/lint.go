@@ -224,13 +224,19 @@ func (c *Context) capabilityChecks(ctx context.Context) providers.Checks {
 
 // capabilityOK reports whether a cloud's capability works; reason when not.
 func (c *Context) capabilityOK(ctx context.Context, cloud string, cp spec.Capability) (bool, string) {
+	st := c.capabilityStatus(ctx, cloud, cp)
+	return st.OK, st.Reason
+}
+
+// capabilityStatus is the check of a cloud's capability.
+func (c *Context) capabilityStatus(ctx context.Context, cloud string, cp spec.Capability) providers.CapabilityStatus {
 	if _, ok := c.Providers.Get(cloud); !ok {
-		return false, fmt.Sprintf("no %s provider configured", cloud)
+		return providers.CapabilityStatus{Capability: cp, Reason: fmt.Sprintf("no %s provider configured", cloud)}
 	}
 	if st, ok := c.capabilityChecks(ctx).Status(cloud, cp); ok {
-		return st.OK, st.Reason
+		return st
 	}
-	return false, fmt.Sprintf("%s does not report a %s capability", cloud, cp)
+	return providers.CapabilityStatus{Capability: cp, Reason: fmt.Sprintf("%s does not report a %s capability", cloud, cp)}
 }
 
 // firstN lists up to n names and counts the rest.

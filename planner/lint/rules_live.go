@@ -25,9 +25,13 @@ var RuleCapabilityDenied = &Rule{
 				skipped = append(skipped, Skipped{RuleID: "SP-CLOUD-002", Reason: fmt.Sprintf("%s: no provider for cloud %q", r.Address(), r.Cloud())})
 				continue
 			}
-			if ok, reason := c.capabilityOK(ctx, r.Cloud(), need); !ok {
+			if st := c.capabilityStatus(ctx, r.Cloud(), need); !st.OK && st.Unverified {
 				out = append(out, resourceFinding(r, "cloud",
-					fmt.Sprintf("%s needs %s on %s, which is denied: %s", r.Address(), need, r.Cloud(), reason),
+					fmt.Sprintf("%s needs %s on %s, which could not be checked: %s", r.Address(), need, r.Cloud(), st.Reason),
+					fmt.Sprintf("run skyplan check again once the %s endpoint answers", r.Cloud())))
+			} else if !st.OK {
+				out = append(out, resourceFinding(r, "cloud",
+					fmt.Sprintf("%s needs %s on %s, which is denied: %s", r.Address(), need, r.Cloud(), st.Reason),
 					fmt.Sprintf("fix the %s credentials for %s (run skyplan check), or move %s to another cloud", r.Cloud(), need, r.Address())))
 			}
 		}

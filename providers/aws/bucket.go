@@ -162,7 +162,7 @@ func (p *Provider) applyBucket(ctx context.Context, req providers.ApplyRequest) 
 }
 
 func (p *Provider) createBucket(ctx context.Context, client *s3.Client, req providers.ApplyRequest, s bucketSpec, tags map[string]string) error {
-	create := func(withTags bool) error {
+	create := func(withTags bool) func(context.Context) (struct{}, error) {
 		in := &s3.CreateBucketInput{Bucket: awssdk.String(s.name)}
 		cfg := &s3types.CreateBucketConfiguration{}
 		if s.region != "us-east-1" {
@@ -176,31 +176,68 @@ func (p *Provider) createBucket(ctx context.Context, client *s3.Client, req prov
 		if cfg.LocationConstraint != "" || cfg.Tags != nil {
 			in.CreateBucketConfiguration = cfg
 		}
-		_, err := client.CreateBucket(ctx, in)
-		return err
+		return func(ctx context.Context) (struct{}, error) {
+			_, err := client.CreateBucket(ctx, in, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+			return struct{}{}, err
+		}
 	}
-	err := create(true)
+	// After an answer that may hide a success, a bucket of this name that
+	// exists now is the one this run made: it did not exist when apply
+	// looked, just before, and a bucket another run made would carry tags.
+	// (A repeated CreateBucket would not say: us-east-1 answers it with
+	// success, other regions with BucketAlreadyOwnedByYou.)
+	lost := false
+	found := func(ctx context.Context) (struct{}, bool, error) {
+		lost = true
+		have, exists, err := bucketTags(ctx, client, s.name)
+		switch {
+		case err != nil:
+			return struct{}{}, false, accessError(req.Address, s.name, s.region, err)
+		case !exists:
+			return struct{}{}, false, nil
+		case !madeByThisRun(req, s.name, have):
+			return struct{}{}, false, notOwnedError(req, s.name, have)
+		}
+		req.Report("%s: the answer to creating bucket %s was lost, but it was created", req.Address, s.name)
+		return struct{}{}, true, nil
+	}
+	retryer := client.Options().Retryer
+	_, err := createOnce(ctx, retryer, create(true), found)
 	if hasCode(err, "AccessDenied") {
 		// Tagging at creation needs s3:TagResource, which older policies lack.
-		err = create(false)
+		_, err = createOnce(ctx, retryer, create(false), found)
 	}
 	switch {
 	case err == nil:
 		return nil
 	case hasCode(err, "BucketAlreadyOwnedByYou"):
-		// Created concurrently (or by an earlier try): adopt only if ours.
-		tags, _, terr := bucketTags(ctx, client, s.name)
+		// Created concurrently, or by this run's try whose answer was lost.
+		have, _, terr := bucketTags(ctx, client, s.name)
 		if terr != nil {
 			return accessError(req.Address, s.name, s.region, terr)
 		}
-		if !ownsBucket(req, s.name, tags) {
-			return notOwnedError(req, s.name, tags)
+		if !ownsBucket(req, s.name, have) && !(lost && madeByThisRun(req, s.name, have)) {
+			return notOwnedError(req, s.name, have)
 		}
 		return nil
 	case hasCode(err, "BucketAlreadyExists"):
 		return providers.Refused(fmt.Errorf("%s: bucket name %q is taken by another AWS account (S3 names are global); choose another name", req.Address, s.name))
 	}
+	if providers.IsRefused(err) {
+		return err
+	}
 	return wrapErr(req.Address, "CreateBucket "+s.name, s.region, err)
+}
+
+// madeByThisRun reports whether a bucket found after a create whose answer
+// was lost may be the one that create made: ours by its tags, or without
+// any skyplan tags (moto, and S3 without s3:TagResource, ignore tags given
+// at creation).
+func madeByThisRun(req providers.ApplyRequest, name string, tags map[string]string) bool {
+	if _, tagged := providers.OwnerOfTags(tags); !tagged {
+		return true
+	}
+	return ownsBucket(req, name, tags)
 }
 
 func s3Tags(m map[string]string) []s3types.Tag {

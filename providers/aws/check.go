@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -60,6 +61,7 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 		}
 		if err != nil {
 			st.Reason = "compute: " + p.explain(ctx, err, "ec2", region, op)
+			st.Unverified = noVerdict(err)
 			return st
 		}
 		st.OK, st.Reason = true, op+" in "+region+" succeeded"
@@ -70,6 +72,7 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 		}
 		if err != nil {
 			st.Reason = "storage: " + p.explain(ctx, err, "s3", region, "ListBuckets")
+			st.Unverified = noVerdict(err)
 			return st
 		}
 		st.OK, st.Reason = true, "ListBuckets succeeded"
@@ -77,6 +80,23 @@ func (p *Provider) checkCapability(ctx context.Context, c spec.Capability, regio
 		st.Reason = fmt.Sprintf("capability %q does not apply to AWS (use compute or storage)", c)
 	}
 	return st
+}
+
+// noVerdict reports a failed call that says nothing about the
+// credentials: no answer (a timeout, an unreachable endpoint, a lost
+// connection), or 5xx or throttling after every retry.
+func noVerdict(err error) bool {
+	var te *deadline.TimeoutError
+	var send *smithyhttp.RequestSendError
+	var resp *smithyhttp.ResponseError
+	switch {
+	case errors.As(err, &te), errors.As(err, &send), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &resp) && resp.HTTPStatusCode() >= 500:
+		return true
+	}
+	_, throttled := retry.DefaultThrottleErrorCodes[errorCode(err)]
+	return throttled
 }
 
 // explain turns a failed check call into a reason a person can act on.

@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/skyplan/skyplan/internal/cloudproxy"
 	"github.com/skyplan/skyplan/internal/emulator"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
@@ -59,8 +64,8 @@ func TestCheckEndpointUnreachable(t *testing.T) {
 	got := newProvider(t, "ws", nil).Check(testCtx(t))
 	for _, c := range []spec.Capability{spec.CapCompute, spec.CapStorage} {
 		s := statusOf(t, got, c)
-		if s.OK || !strings.Contains(s.Reason, endpoint) || !strings.Contains(s.Reason, "unreachable") {
-			t.Errorf("%s: %+v; want a failure naming %s as unreachable", c, s, endpoint)
+		if s.OK || !s.Unverified || !strings.Contains(s.Reason, endpoint) || !strings.Contains(s.Reason, "unreachable") {
+			t.Errorf("%s: %+v; want an unverified failure naming %s as unreachable", c, s, endpoint)
 		}
 	}
 }
@@ -147,5 +152,33 @@ func TestCheckRetriesServerErrors(t *testing.T) {
 		if !s.OK {
 			t.Errorf("%s after injected 500s: %+v; want OK", s.Capability, s)
 		}
+	}
+}
+
+// A check that gets no verdict (5xx or throttling after every retry, no
+// answer) is Unverified, not a denial; an AccessDenied answer is a denial.
+func TestCheckTellsNoVerdictFromDenial(t *testing.T) {
+	fast := config.WithRetryer(func() awssdk.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts, o.Backoff = 3, retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+		})
+	})
+	denied := cloudproxy.APIError{Status: http.StatusForbidden, Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}
+	for _, tt := range []struct {
+		fault      cloudproxy.APIError
+		unverified bool
+	}{{cloudproxy.EC2InternalError, true}, {cloudproxy.EC2Unavailable, true}, {cloudproxy.EC2RequestLimitExceeded, true}, {denied, false}} {
+		t.Run(tt.fault.Code, func(t *testing.T) {
+			needMoto(t)
+			px := cloudproxy.ForTest(t, moto.Endpoint)
+			px.AddFault(cloudproxy.Fault{Ops: []string{"ec2:DescribeAvailabilityZones"}, Error: &tt.fault, Fraction: 1})
+			got := newProvider(t, "ws", nil, config.WithBaseEndpoint(px.URL), fast).Check(testCtx(t))
+			if s := statusOf(t, got, spec.CapCompute); s.OK || s.Unverified != tt.unverified || !strings.Contains(s.Reason, tt.fault.Code) {
+				t.Errorf("compute: %+v; want a failure naming %s, Unverified %v", s, tt.fault.Code, tt.unverified)
+			}
+			if s := statusOf(t, got, spec.CapStorage); !s.OK {
+				t.Errorf("storage: %+v; want OK", s)
+			}
+		})
 	}
 }

@@ -461,15 +461,7 @@ func (p *Provider) launchNode(ctx context.Context, client *ec2.Client, req provi
 		return ec2types.Instance{}, err
 	}
 	token := clientToken(req.Workspace, req.Address, index, req.Desired, previous)
-	in := runInstancesInput(s, img, subnet, token, tags)
-	out, err := client.RunInstances(ctx, in)
-	if err != nil {
-		return ec2types.Instance{}, wrapErr(req.Address, "RunInstances", s.region, err)
-	}
-	if len(out.Instances) != 1 {
-		return ec2types.Instance{}, fmt.Errorf("%s: RunInstances in %s returned %d instances, want 1", req.Address, s.region, len(out.Instances))
-	}
-	return out.Instances[0], nil
+	return p.runInstance(ctx, client, req, s.region, index, runInstancesInput(s, img, subnet, token, tags))
 }
 
 // runInstancesInput is the launch request of one node.

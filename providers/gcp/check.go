@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"google.golang.org/api/iterator"
 
+	"github.com/skyplan/skyplan/internal/deadline"
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
 )
@@ -39,17 +42,24 @@ func (p *Provider) checkCompute(ctx context.Context) providers.CapabilityStatus 
 	wg.Go(func() {
 		tsvc, err := p.tpuClient(ctx)
 		if err == nil {
-			_, err = tsvc.Projects.Locations.List("projects/" + p.project).PageSize(1).Context(ctx).Do()
+			err = p.retry(ctx, func(ctx context.Context) error {
+				_, err := tsvc.Projects.Locations.List("projects/" + p.project).PageSize(1).Context(ctx).Do()
+				return err
+			})
 		}
 		tpuErr = err
 	})
 	svc, err := p.computeClient(ctx)
 	if err == nil {
-		_, err = svc.Zones.List(p.project).MaxResults(1).Context(ctx).Do()
+		err = p.retry(ctx, func(ctx context.Context) error {
+			_, err := svc.Zones.List(p.project).MaxResults(1).Context(ctx).Do()
+			return err
+		})
 	}
 	wg.Wait()
 	if err != nil {
 		st.Reason = fmt.Sprintf("Compute Engine in project %s: %s", p.project, describe(err, p.endpointFor("compute")))
+		st.Unverified = noVerdict(err)
 		return st
 	}
 	st.OK = true
@@ -60,6 +70,17 @@ func (p *Provider) checkCompute(ctx context.Context) providers.CapabilityStatus 
 		st.Reason += "; Cloud TPU API works"
 	}
 	return st
+}
+
+// noVerdict reports a failed call that says nothing about the
+// credentials: no answer (a timeout, an unreachable endpoint, a lost
+// connection), or 429 or 5xx after every retry.
+func noVerdict(err error) bool {
+	if code := httpCode(err); code != 0 {
+		return code == http.StatusTooManyRequests || code >= 500
+	}
+	var uerr *url.Error
+	return deadline.IsTimeout(err) || lostConnection(err) || errors.As(err, &uerr) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (p *Provider) checkStorage(ctx context.Context) providers.CapabilityStatus {
@@ -76,6 +97,7 @@ func (p *Provider) checkStorage(ctx context.Context) providers.CapabilityStatus 
 	}
 	if err != nil {
 		st.Reason = fmt.Sprintf("Cloud Storage in project %s: %s", p.project, describe(err, p.endpointFor("storage")))
+		st.Unverified = noVerdict(err)
 		return st
 	}
 	st.OK = true

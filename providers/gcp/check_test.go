@@ -81,8 +81,8 @@ func TestCheckUnreachableEndpoint(t *testing.T) {
 	st := p.Check(context.Background())
 	for _, c := range []spec.Capability{spec.CapCompute, spec.CapStorage} {
 		s := statusOf(st, c)
-		if s.OK || !strings.Contains(s.Reason, "unreachable") || !strings.Contains(s.Reason, l.Addr().String()) {
-			t.Errorf("%s with a closed endpoint: %+v", c, s)
+		if s.OK || !s.Unverified || !strings.Contains(s.Reason, "unreachable") || !strings.Contains(s.Reason, l.Addr().String()) {
+			t.Errorf("%s with a closed endpoint: %+v; want unverified, naming the endpoint", c, s)
 		}
 	}
 }
@@ -185,5 +185,34 @@ func TestHangingEndpointsFailWithinTheCallTimeout(t *testing.T) {
 		{Address: "cluster.c", Type: spec.TypeCluster, Attrs: gceCluster(1)}}})
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Observe: %v; want %q", err, want)
+	}
+}
+
+// A check that gets no verdict (5xx or 429 after every retry; a refused
+// connection, see TestCheckUnreachableEndpoint) is Unverified, not a
+// denial; one that gets a 403 is a denial; 5xx answers and lost
+// connections are retried.
+func TestCheckTellsNoVerdictFromDenial(t *testing.T) {
+	zones := "/compute/v1/projects/*/zones"
+	tests := []struct {
+		name           string
+		fault          gcpfake.Fault
+		ok, unverified bool
+	}{
+		{"two 500s are retried", gcpfake.Fault{Status: 500, Reason: "backendError", Message: "boom", Times: 2}, true, false},
+		{"a lost answer is retried", gcpfake.Fault{Drop: true, Times: 1}, true, false},
+		{"503 every time", gcpfake.Unavailable(), false, true},
+		{"429 every time", gcpfake.RateLimited(0), false, true},
+		{"403", gcpfake.Forbidden(), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.fake.Inject("GET", zones, tt.fault)
+			s := statusOf(e.provider(t, "prod").Check(context.Background()), spec.CapCompute)
+			if s.OK != tt.ok || s.Unverified != tt.unverified {
+				t.Errorf("compute: %+v; want OK %v, Unverified %v", s, tt.ok, tt.unverified)
+			}
+		})
 	}
 }

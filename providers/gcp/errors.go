@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/googleapis/gax-go/v2"
@@ -21,8 +23,12 @@ import (
 )
 
 // retry runs call, retrying answers 429 and 5xx with backoff (gax's own
-// retryer), and the 403s with which Compute Engine says a rate quota was
-// exceeded, at most maxRetries times.
+// retryer), the 403s with which Compute Engine says a rate quota was
+// exceeded, and calls that lost their connection before the answer, at most
+// maxRetries times. Every call retried here names its object, so repeating
+// one whose answer was lost makes nothing twice: a create of a taken name
+// answers 409, which the creates adopt when the object is theirs. A call
+// that timed out or whose connection was refused is not retried.
 func (p *Provider) retry(ctx context.Context, call func(ctx context.Context) error) error {
 	return gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error { return call(ctx) },
 		gax.WithRetry(func() gax.Retryer {
@@ -33,7 +39,7 @@ func (p *Provider) retry(ctx context.Context, call func(ctx context.Context) err
 type limitedRetryer struct {
 	inner   gax.Retryer
 	left    int
-	backoff gax.Backoff // for rate-limit 403s, which inner does not retry
+	backoff gax.Backoff // for rate-limit 403s and lost connections, which inner does not retry
 }
 
 func (r *limitedRetryer) Retry(err error) (time.Duration, bool) {
@@ -41,7 +47,7 @@ func (r *limitedRetryer) Retry(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	r.left--
-	if rateLimited(err) {
+	if rateLimited(err) || lostConnection(err) {
 		return r.backoff.Pause(), true
 	}
 	return r.inner.Retry(err)
@@ -56,6 +62,20 @@ func rateLimited(err error) bool {
 	}
 	for _, e := range gerr.Errors {
 		if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" {
+			return true
+		}
+	}
+	return false
+}
+
+// lostConnection reports a call whose connection broke after it was sent:
+// the server may have acted on it, and did not answer.
+func lostConnection(err error) bool {
+	if deadline.IsTimeout(err) {
+		return false
+	}
+	for _, e := range []error{syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, io.EOF, io.ErrUnexpectedEOF} {
+		if errors.Is(err, e) {
 			return true
 		}
 	}

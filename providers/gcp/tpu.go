@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -341,6 +342,10 @@ func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone
 
 // tpuResource describes one TPU VM cluster in spec terms.
 func tpuResource(address, workspace, zone string, nodes []*tpu.Node, hint state.Attrs) *state.Resource {
+	// A node being deleted is gone for the plan, as it is for apply: else a
+	// delete in flight (one an interrupted apply started) shows as a
+	// change no apply makes.
+	nodes = slices.DeleteFunc(slices.Clone(nodes), func(n *tpu.Node) bool { return n.State == "DELETING" })
 	sort.SliceStable(nodes, func(a, b int) bool {
 		return nodeIndex(lastSegment(nodes[a].Name), address, workspace) < nodeIndex(lastSegment(nodes[b].Name), address, workspace)
 	})
