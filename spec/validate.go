@@ -71,10 +71,11 @@ func validateResource(cfg *Config, r *Resource) hcl.Diagnostics {
 			r.Attrs["location"] = "US"
 		}
 	}
-	// Observation lists the cloud's regions (and those the state records):
-	// a resource elsewhere would be invisible once its state is lost. Every
-	// placement candidate counts.
-	if regions := cloud.StringList("regions"); len(regions) > 0 && !(cloudName == "gcp" && r.Type == TypeBucket) {
+	// Instances are listed per region: the cloud's regions (and those the
+	// state records). A cluster or controller elsewhere would be invisible
+	// once its state is lost. Every placement candidate counts. (Buckets
+	// are listed globally.)
+	if regions := cloud.StringList("regions"); len(regions) > 0 && r.Type != TypeBucket {
 		for _, reg := range append([]string{r.String("region")}, r.StringList("regions")...) {
 			if reg == "" || contains(regions, reg) {
 				continue

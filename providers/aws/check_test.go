@@ -171,7 +171,7 @@ func TestCheckTellsNoVerdictFromDenial(t *testing.T) {
 		t.Run(tt.fault.Code, func(t *testing.T) {
 			needMoto(t)
 			px := cloudproxy.ForTest(t, moto.Endpoint)
-			px.AddFault(cloudproxy.Fault{Ops: []string{"ec2:DescribeAvailabilityZones"}, Error: &tt.fault, Fraction: 1})
+			px.AddFault(cloudproxy.Fault{Ops: []string{"ec2:DescribeInstances"}, Error: &tt.fault, Fraction: 1})
 			got := newProvider(t, "ws", nil, config.WithBaseEndpoint(px.URL), fast).Check(testCtx(t))
 			if s := statusOf(t, got, spec.CapCompute); s.OK || s.Unverified != tt.unverified || !strings.Contains(s.Reason, tt.fault.Code) {
 				t.Errorf("compute: %+v; want a failure naming %s, Unverified %v", s, tt.fault.Code, tt.unverified)
