@@ -56,10 +56,10 @@ type jsonChange struct {
 	// Adopt: found by its tags, missing from the state file; apply records it.
 	Adopt bool `json:"adopt"`
 	// ClaimLegacy: made before state identity; apply tags it with this state's.
-	ClaimLegacy bool `json:"claim_legacy"`
-	Generation        int            `json:"generation,omitempty"`
-	ReplaceMode       string         `json:"replace_mode,omitempty"`
-	Deposed           []jsonDeposed  `json:"deposed,omitempty"`
+	ClaimLegacy bool          `json:"claim_legacy"`
+	Generation  int           `json:"generation,omitempty"`
+	ReplaceMode string        `json:"replace_mode,omitempty"`
+	Deposed     []jsonDeposed `json:"deposed,omitempty"`
 }
 
 // jsonDeposed is an older generation apply deletes after the change.
