@@ -191,13 +191,9 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	zone, home, placeErr := settle(ctx, p, req, places, byZone, zonal[*compute.Instance]{
+	return settle(ctx, p, req, places, byZone, zonal[*compute.Instance]{
 		list: func(ctx context.Context, zone string) ([]*compute.Instance, error) {
-			insts, err := p.ownedZoneInstances(ctx, svc, zone, req)
-			if err != nil {
-				return nil, p.apiError(req.Address, "listing instances in zone "+zone, "compute", err)
-			}
-			return insts, nil
+			return p.ownedZoneInstances(ctx, svc, zone, req)
 		},
 		remove: func(ctx context.Context, insts []*compute.Instance) error {
 			return p.deleteInstances(ctx, svc, req.Address, insts)
@@ -209,18 +205,10 @@ func (p *Provider) applyGCE(ctx context.Context, req providers.ApplyRequest) (*s
 			}
 			return p.reconcileGCE(ctx, svc, zs, existing)
 		},
-	})
-	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
-		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing
-	}
-	if zone == "" {
-		zone = cmp.Or(home, s.zone)
-	}
-	res, obsErr := p.observeGCEAddress(ctx, svc, zone, req)
-	if err := errors.Join(placeErr, obsErr); err != nil {
-		return res, err
-	}
-	return res, nil
+		observe: func(ctx context.Context, zone string) (*state.Resource, error) {
+			return p.observeGCEAddress(ctx, svc, zone, req)
+		},
+	}, s.zone)
 }
 
 // ownedByZone lists the request's instances in its candidate zones, by
@@ -229,14 +217,12 @@ func (p *Provider) ownedByZone(ctx context.Context, svc *compute.Service, req pr
 	var insts []*compute.Instance
 	var err error
 	if len(places) == 1 {
-		if insts, err = p.ownedZoneInstances(ctx, svc, places[0].Zone, req); err != nil {
-			return nil, p.apiError(req.Address, "listing instances in zone "+places[0].Zone, "compute", err)
-		}
+		insts, err = p.ownedZoneInstances(ctx, svc, places[0].Zone, req)
 	} else {
-		if insts, err = p.listAggregatedInstances(ctx, svc, requestFilter(req)); err != nil {
-			return nil, p.apiError(req.Address, "listing instances", "compute", err)
-		}
-		insts = slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) })
+		insts, err = p.ownedInstances(ctx, svc, req)
+	}
+	if err != nil {
+		return nil, err
 	}
 	out := map[string][]*compute.Instance{}
 	for _, inst := range insts {
@@ -515,11 +501,10 @@ func (p *Provider) deleteGCE(ctx context.Context, req providers.ApplyRequest) er
 	if err != nil {
 		return p.apiError(req.Address, "Compute Engine client", "compute", err)
 	}
-	insts, err := p.listAggregatedInstances(ctx, svc, requestFilter(req))
+	owned, err := p.ownedInstances(ctx, svc, req)
 	if err != nil {
-		return p.apiError(req.Address, "listing instances", "compute", err)
+		return err
 	}
-	owned := slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) })
 	if len(owned) > 0 {
 		req.Report("%s: deleting %d node(s)", req.Address, len(owned))
 	}
@@ -628,7 +613,16 @@ func (p *Provider) listDisks(ctx context.Context, svc *compute.Service, zone, fi
 func (p *Provider) ownedZoneInstances(ctx context.Context, svc *compute.Service, zone string, req providers.ApplyRequest) ([]*compute.Instance, error) {
 	insts, err := p.listZoneInstances(ctx, svc, zone, requestFilter(req))
 	if err != nil {
-		return nil, err
+		return nil, p.apiError(req.Address, "listing instances in zone "+zone, "compute", err)
+	}
+	return slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) }), nil
+}
+
+// ownedInstances lists the instances the request owns, in any zone.
+func (p *Provider) ownedInstances(ctx context.Context, svc *compute.Service, req providers.ApplyRequest) ([]*compute.Instance, error) {
+	insts, err := p.listAggregatedInstances(ctx, svc, requestFilter(req))
+	if err != nil {
+		return nil, p.apiError(req.Address, "listing instances", "compute", err)
 	}
 	return slices.DeleteFunc(insts, func(inst *compute.Instance) bool { return !ownsLabels(req, inst.Labels) }), nil
 }
@@ -638,7 +632,7 @@ func (p *Provider) observeGCEAddress(ctx context.Context, svc *compute.Service, 
 	address := req.Address
 	owned, err := p.ownedZoneInstances(ctx, svc, zone, req)
 	if err != nil {
-		return nil, p.apiError(address, "listing instances in zone "+zone, "compute", err)
+		return nil, err
 	}
 	disks := map[string]*compute.Disk{}
 	if len(owned) > 0 {

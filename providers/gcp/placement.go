@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/skyplan/skyplan/providers"
+	"github.com/skyplan/skyplan/state"
 )
 
 // place runs launch in the resource's zone: home, where its nodes already
@@ -37,19 +39,33 @@ func (p *Provider) place(ctx context.Context, req providers.ApplyRequest, places
 }
 
 // zonal is what settle needs of one kind of cluster (GCE instances, TPU
-// VMs): listing, removing and reconciling its nodes in one zone.
+// VMs): listing, removing and reconciling its nodes in one zone, and reading
+// the cluster back.
 type zonal[N any] struct {
 	list      func(ctx context.Context, zone string) ([]N, error)
 	remove    func(ctx context.Context, nodes []N) error
 	reconcile func(ctx context.Context, zone string, existing []N) error
+	observe   func(ctx context.Context, zone string) (*state.Resource, error)
 }
 
-// settle makes a cluster match its spec in one zone: home, where its nodes
+// settle makes a cluster match its spec in one zone and reads it back there
+// (in fallback, the spec's zone, when it runs nowhere). When every candidate
+// refused and nothing was kept, the error is providers.Refused.
+func settle[N any](ctx context.Context, p *Provider, req providers.ApplyRequest, places []providers.Placement, byZone map[string][]N, z zonal[N], fallback string) (*state.Resource, error) {
+	zone, home, placeErr := settleZone(ctx, p, req, places, byZone, z)
+	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
+		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing
+	}
+	res, obsErr := z.observe(ctx, cmp.Or(zone, home, fallback))
+	return res, errors.Join(placeErr, obsErr)
+}
+
+// settleZone makes a cluster match its spec in one zone: home, where its nodes
 // run (byZone lists them per candidate zone), else the first candidate that
 // takes it. Nodes outside home (an interrupted failover) are removed first,
 // since a cluster's nodes share one zone. It returns the zone the cluster is
 // in ("" when every candidate refused a new one) and home.
-func settle[N any](ctx context.Context, p *Provider, req providers.ApplyRequest, places []providers.Placement, byZone map[string][]N, z zonal[N]) (zone, home string, err error) {
+func settleZone[N any](ctx context.Context, p *Provider, req providers.ApplyRequest, places []providers.Placement, byZone map[string][]N, z zonal[N]) (zone, home string, err error) {
 	home = homeZone(places, byZone)
 	var strays []N
 	for _, zone := range slices.Sorted(maps.Keys(byZone)) {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"cloud.google.com/go/storage"
-	tpu "google.golang.org/api/tpu/v2"
 
 	"github.com/skyplan/skyplan/providers"
 	"github.com/skyplan/skyplan/spec"
@@ -30,15 +28,12 @@ func (p *Provider) release(ctx context.Context, req providers.ApplyRequest) (*st
 	if err != nil {
 		return nil, p.apiError(req.Address, "Compute Engine client", "compute", err)
 	}
-	insts, err := p.listAggregatedInstances(ctx, svc, requestFilter(req))
+	insts, err := p.ownedInstances(ctx, svc, req)
 	if err != nil {
-		return nil, p.apiError(req.Address, "listing instances", "compute", err)
+		return nil, err
 	}
 	var errs []error
 	for _, inst := range insts {
-		if !ownsLabels(req, inst.Labels) {
-			continue
-		}
 		s := &gceSpec{req: req, address: req.Address, workspace: req.Workspace, zone: lastSegment(inst.Zone), labels: userLabels(inst.Labels)}
 		errs = append(errs, p.setInstanceLabels(ctx, svc, s, inst))
 	}
@@ -51,12 +46,12 @@ func (p *Provider) releaseTPU(ctx context.Context, req providers.ApplyRequest) e
 	if err != nil {
 		return p.apiError(req.Address, "Cloud TPU client", "tpu", err)
 	}
-	nodes, _, err := p.listNodes(ctx, svc, zone)
+	nodes, err := p.listOwnedNodes(ctx, svc, req, zone)
 	if err != nil {
-		return p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
+		return err
 	}
 	var errs []error
-	for _, n := range slices.DeleteFunc(nodes, func(n *tpu.Node) bool { return !ownsLabels(req, n.Labels) }) {
+	for _, n := range nodes {
 		s := &tpuSpec{req: req, address: req.Address, workspace: req.Workspace, zone: zone, labels: userLabels(n.Labels)}
 		errs = append(errs, p.patchNodeLabels(ctx, svc, s, n))
 	}

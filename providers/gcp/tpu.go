@@ -1,7 +1,6 @@
 package gcp
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,7 +115,7 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 			return nil, err
 		}
 	}
-	zone, home, placeErr := settle(ctx, p, req, places, byZone, zonal[*tpu.Node]{
+	return settle(ctx, p, req, places, byZone, zonal[*tpu.Node]{
 		list: func(ctx context.Context, zone string) ([]*tpu.Node, error) { return p.ownedNodes(ctx, svc, req, zone) },
 		remove: func(ctx context.Context, nodes []*tpu.Node) error {
 			return p.deleteNodes(ctx, svc, req.Address, nodes)
@@ -128,34 +127,33 @@ func (p *Provider) applyTPU(ctx context.Context, req providers.ApplyRequest) (*s
 			}
 			return p.reconcileTPU(ctx, svc, zs, existing)
 		},
-	})
-	if zone == "" && home == "" && providers.IsCapacity(placeErr) {
-		return nil, providers.Refused(placeErr) // every candidate refused and kept nothing
-	}
-	if zone == "" {
-		zone = cmp.Or(home, s.zone)
-	}
-	res, obsErr := p.observeTPUAddress(ctx, svc, zone, req)
-	return res, errors.Join(placeErr, obsErr)
+		observe: func(ctx context.Context, zone string) (*state.Resource, error) {
+			return p.observeTPUAddress(ctx, svc, zone, req)
+		},
+	}, s.zone)
 }
 
 // ownedNodes lists one zone's TPU VMs the request owns (not being deleted).
 // A candidate zone the API does not know (404) holds none.
 func (p *Provider) ownedNodes(ctx context.Context, svc *tpu.Service, req providers.ApplyRequest, zone string) ([]*tpu.Node, error) {
-	nodes, _, err := p.listNodes(ctx, svc, zone)
+	nodes, err := p.listOwnedNodes(ctx, svc, req, zone)
 	if isNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(nodes, func(n *tpu.Node) bool { return n.State == "DELETING" }), nil
+}
+
+// listOwnedNodes lists one zone's TPU VMs the request owns, those being
+// deleted too; an unknown zone is an error.
+func (p *Provider) listOwnedNodes(ctx context.Context, svc *tpu.Service, req providers.ApplyRequest, zone string) ([]*tpu.Node, error) {
+	nodes, _, err := p.listNodes(ctx, svc, zone)
+	if err != nil {
 		return nil, p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
 	}
-	var mine []*tpu.Node
-	for _, n := range nodes {
-		if ownsLabels(req, n.Labels) && n.State != "DELETING" {
-			mine = append(mine, n)
-		}
-	}
-	return mine, nil
+	return slices.DeleteFunc(nodes, func(n *tpu.Node) bool { return !ownsLabels(req, n.Labels) }), nil
 }
 
 // reconcileTPU makes one zone's TPU VMs match the spec: extra ones go,
@@ -263,15 +261,9 @@ func (p *Provider) deleteTPU(ctx context.Context, req providers.ApplyRequest) er
 	if err != nil {
 		return p.apiError(req.Address, "Cloud TPU client", "tpu", err)
 	}
-	nodes, _, err := p.listNodes(ctx, svc, zone)
+	mine, err := p.listOwnedNodes(ctx, svc, req, zone)
 	if err != nil {
-		return p.apiError(req.Address, "listing TPU nodes in zone "+zone, "tpu", err)
-	}
-	var mine []*tpu.Node
-	for _, n := range nodes {
-		if ownsLabels(req, n.Labels) {
-			mine = append(mine, n)
-		}
+		return err
 	}
 	if len(mine) > 0 {
 		req.Report("%s: deleting %d TPU VM(s)", req.Address, len(mine))
@@ -325,15 +317,9 @@ func (p *Provider) listNodes(ctx context.Context, svc *tpu.Service, zone string)
 
 func (p *Provider) observeTPUAddress(ctx context.Context, svc *tpu.Service, zone string, req providers.ApplyRequest) (*state.Resource, error) {
 	address, workspace, desired := req.Address, req.Workspace, req.Desired
-	nodes, _, err := p.listNodes(ctx, svc, zone)
+	mine, err := p.listOwnedNodes(ctx, svc, req, zone)
 	if err != nil {
-		return nil, p.apiError(address, "listing TPU nodes in zone "+zone, "tpu", err)
-	}
-	var mine []*tpu.Node
-	for _, n := range nodes {
-		if ownsLabels(req, n.Labels) {
-			mine = append(mine, n)
-		}
+		return nil, err
 	}
 	r := tpuResource(address, workspace, zone, mine, desired)
 	r.Attrs = providers.Overlay(desired, r.Attrs)
