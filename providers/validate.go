@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -69,11 +70,20 @@ func Refuse(addr string, problems []Problem) error {
 	return Refused(fmt.Errorf("%s: %s", addr, strings.Join(msgs, "; ")))
 }
 
-// BucketNameProblem is a bucket name one of a cloud's naming rules (msg)
-// rejects, with a name valid on both clouds as the fix.
-func BucketNameProblem(cloud, name, msg string) Problem {
-	return Problem{Rule: RuleBucketName, Attr: "name", Message: fmt.Sprintf("bucket name %q is invalid on %s: %s", name, cloud, msg),
-		Fix: fmt.Sprintf("name = %q", SuggestBucketName(name))}
+// BucketNameProblems checks a bucket's name against a cloud's naming rule
+// (which says what is wrong, or ""), with a name valid on both clouds as the
+// fix. Other types and unset names have none.
+func BucketNameProblems(cloud, typ string, attrs state.Attrs, rule func(name string) string) []Problem {
+	name := attrs.String("name")
+	if typ != spec.TypeBucket || name == "" {
+		return nil
+	}
+	msg := rule(name)
+	if msg == "" {
+		return nil
+	}
+	return []Problem{{Rule: RuleBucketName, Attr: "name", Message: fmt.Sprintf("bucket name %q is invalid on %s: %s", name, cloud, msg),
+		Fix: fmt.Sprintf("name = %q", SuggestBucketName(name))}}
 }
 
 // SuggestBucketName proposes a name valid on both S3 and GCS.

@@ -21,14 +21,7 @@ const maxBucketLabels = 50 - 3
 // Validate is AWS's rulebook (see providers.Validator): S3 bucket names and
 // the tags that labels become.
 func Validate(typ string, attrs state.Attrs) []providers.Problem {
-	var out []providers.Problem
-	if typ == spec.TypeBucket {
-		if name := attrs.String("name"); name != "" {
-			if msg := s3NameProblem(name); msg != "" {
-				out = append(out, providers.BucketNameProblem(CloudName, name, msg))
-			}
-		}
-	}
+	out := providers.BucketNameProblems(CloudName, typ, attrs, s3NameProblem)
 	labels := attrs.StringMap("labels")
 	if typ == spec.TypeBucket && len(labels) > maxBucketLabels {
 		out = append(out, providers.Problem{Rule: providers.RuleLabels, Attr: "labels",

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/skyplan/skyplan/providers"
-	"github.com/skyplan/skyplan/spec"
 	"github.com/skyplan/skyplan/state"
 )
 
@@ -18,14 +17,7 @@ func init() { providers.RegisterValidator(CloudName, Validate) }
 // Validate is GCP's rulebook (see providers.Validator): GCS bucket names and
 // the label rules every GCE instance, TPU VM and bucket follows.
 func Validate(typ string, attrs state.Attrs) []providers.Problem {
-	var out []providers.Problem
-	if typ == spec.TypeBucket {
-		if name := attrs.String("name"); name != "" {
-			if msg := gcsNameProblem(name); msg != "" {
-				out = append(out, providers.BucketNameProblem(CloudName, name, msg))
-			}
-		}
-	}
+	out := providers.BucketNameProblems(CloudName, typ, attrs, gcsNameProblem)
 	labels := attrs.StringMap("labels")
 	if len(labels)+3 > maxLabels {
 		out = append(out, providers.Problem{Rule: providers.RuleLabels, Attr: "labels",
