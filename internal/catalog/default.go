@@ -21,17 +21,6 @@ func LookupMachine(cloud, instanceType, accelerators string) (InstanceType, bool
 // ParseAccelerators parses "A100:8"; see Catalog.ParseAccelerators.
 func ParseAccelerators(s string) (Accelerator, error) { return Default().ParseAccelerators(s) }
 
-// CanonicalAccelerator maps a spelling to the catalog name, or "".
-func CanonicalAccelerator(name string) string { return Default().CanonicalAccelerator(name) }
-
-// KnownAccelerators lists the catalog's accelerator names (not TPUs).
-func KnownAccelerators() []string { return Default().KnownAccelerators() }
-
-// ResolveInstanceType picks the cheapest type with exactly acc; see Catalog.ResolveInstanceType.
-func ResolveInstanceType(cloud string, acc Accelerator) (InstanceType, error) {
-	return Default().ResolveInstanceType(cloud, acc)
-}
-
 // ResolveInstanceTypeIn resolves for a region or zone; see Catalog.ResolveInstanceTypeIn.
 func ResolveInstanceTypeIn(cloud string, acc Accelerator, location string) (InstanceType, error) {
 	return Default().ResolveInstanceTypeIn(cloud, acc, location)
@@ -47,14 +36,6 @@ func ParseTPU(s string) (TPU, error) { return Default().ParseTPU(s) }
 
 // CheckZone reports an unknown GCP zone; see Catalog.CheckZone.
 func CheckZone(cloud, zone string) error { return Default().CheckZone(cloud, zone) }
-
-// PriceOf returns one node's hourly price; see Catalog.PriceOf.
-func PriceOf(cloud, machine, region, zone string, spot bool) (Price, bool) {
-	return Default().PriceOf(cloud, machine, region, zone, spot)
-}
-
-// Zones lists a machine's zones in a region, cheapest first; see Catalog.Zones.
-func Zones(cloud, machine, region string) []string { return Default().Zones(cloud, machine, region) }
 
 // Offers returns a machine's offerings: an instance type's or a TPU's.
 func (c *Catalog) Offers(cloud, machine string) (Offerings, bool) {

@@ -80,11 +80,6 @@ func TPUQuotaExceeded() Fault {
 		Message: "There is no more capacity in the zone \"{zone}\"; you can try in another zone where Cloud TPU Nodes are offered (see https://cloud.google.com/tpu/docs/regions) [EID: 0x1]"}
 }
 
-// BackendError is a 500, which the Google APIs answer when a backend fails.
-func BackendError() Fault {
-	return Fault{Status: http.StatusInternalServerError, Reason: "backendError", Message: "Internal error. Please try again."}
-}
-
 // Unavailable is a 503.
 func Unavailable() Fault {
 	return Fault{Status: http.StatusServiceUnavailable, Reason: "backendError", Message: "The service is currently unavailable."}
