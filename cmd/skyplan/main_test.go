@@ -222,7 +222,7 @@ func cmdS3Tag(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 || len(args) > 3 {
 		ts.Fatalf("usage: s3tag BUCKET KEY [VALUE]")
 	}
-	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	client := s3Client(ts)
 	tags := map[string]string{}
 	out, err := client.GetBucketTagging(context.Background(), &s3.GetBucketTaggingInput{Bucket: aws.String(args[0])})
 	if err == nil {
@@ -230,14 +230,25 @@ func cmdS3Tag(ts *testscript.TestScript, neg bool, args []string) {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
 	}
-	v, has := tags[args[1]]
+	checkLabel(ts, neg, "bucket "+args[0], "tag", tags, args[1:])
+}
+
+// s3Client is an S3 client of the script's moto, path-style as moto needs.
+func s3Client(ts *testscript.TestScript) *s3.Client {
+	return s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// checkLabel checks that obj's labels (tags) hold keyValue[0], with the
+// value keyValue[1] when given; with neg, that the key is absent.
+func checkLabel(ts *testscript.TestScript, neg bool, obj, kind string, labels map[string]string, keyValue []string) {
+	v, has := labels[keyValue[0]]
 	switch {
 	case neg && has:
-		ts.Fatalf("bucket %s has tag %s=%s", args[0], args[1], v)
+		ts.Fatalf("%s has %s %s=%s", obj, kind, keyValue[0], v)
 	case !neg && !has:
-		ts.Fatalf("bucket %s has no tag %s (tags %v)", args[0], args[1], tags)
-	case !neg && len(args) == 3 && v != args[2]:
-		ts.Fatalf("bucket %s: tag %s=%s, want %s", args[0], args[1], v, args[2])
+		ts.Fatalf("%s has no %s %s (%ss %v)", obj, kind, keyValue[0], kind, labels)
+	case !neg && len(keyValue) == 2 && v != keyValue[1]:
+		ts.Fatalf("%s: %s %s=%s, want %s", obj, kind, keyValue[0], v, keyValue[1])
 	}
 }
 
@@ -246,7 +257,7 @@ func cmdS3Make(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 || neg {
 		ts.Fatalf("usage: s3mk NAME")
 	}
-	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	client := s3Client(ts)
 	_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(args[0])})
 	ts.Check(err)
 }
@@ -305,15 +316,7 @@ func cmdGCELabel(ts *testscript.TestScript, neg bool, args []string) {
 	if inst == nil {
 		ts.Fatalf("no instance %s in %s", args[2], args[1])
 	}
-	v, has := inst.Labels[args[3]]
-	switch {
-	case neg && has:
-		ts.Fatalf("%s has label %s=%s", args[2], args[3], v)
-	case !neg && !has:
-		ts.Fatalf("%s has no label %s (labels %v)", args[2], args[3], inst.Labels)
-	case !neg && len(args) == 5 && v != args[4]:
-		ts.Fatalf("%s: label %s=%s, want %s", args[2], args[3], v, args[4])
-	}
+	checkLabel(ts, neg, args[2], "label", inst.Labels, args[3:])
 }
 
 // cmdS3Put writes an object from outside skyplan: s3put BUCKET KEY CONTENT.
@@ -321,7 +324,7 @@ func cmdS3Put(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 || neg {
 		ts.Fatalf("usage: s3put BUCKET KEY CONTENT")
 	}
-	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	client := s3Client(ts)
 	_, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1]), Body: strings.NewReader(args[2])})
 	ts.Check(err)
 }
@@ -357,7 +360,7 @@ func cmdS3Bucket(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: s3bucket NAME")
 	}
-	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	client := s3Client(ts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(args[0])})
@@ -373,7 +376,7 @@ func cmdS3Object(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 {
 		ts.Fatalf("usage: s3object BUCKET KEY SUBSTRING")
 	}
-	client := s3.NewFromConfig(awsConfig(ts, "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	client := s3Client(ts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1])})

@@ -49,6 +49,7 @@ func cycle(t *testing.T, cfg *spec.Config) (*planner.Plan, *executor.Result, str
 	return p, res, progress.String()
 }
 
+// mustPlan plans once with lint off, as `skyplan plan --skip-lint` does.
 func mustPlan(t *testing.T, cfg *spec.Config) *planner.Plan {
 	t.Helper()
 	opts := fastCapacity

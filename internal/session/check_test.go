@@ -1,12 +1,10 @@
 package session_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/skyplan/skyplan/internal/gcpfake"
-	"github.com/skyplan/skyplan/internal/session"
 )
 
 // A capability check that gets no verdict (503 after every retry) is a gap
@@ -24,24 +22,15 @@ func TestUnverifiedCheckIsACloudGapNotADenial(t *testing.T) {
 		{"403", gcpfake.Forbidden(), "compute", `capability "compute" is not usable: `},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, err := gcpfake.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(fake.Close)
+			fake := gcpFake(t)
 			gcs, err := gcpfake.StartGCS()
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(gcs.Close)
-			for k, v := range fake.Env() {
-				t.Setenv(k, v)
-			}
 			for k, v := range gcs.Env() {
 				t.Setenv(k, v)
 			}
-			t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
-			t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
 			fake.Inject("GET", "/compute/v1/projects/*/zones", tt.fault)
 			cfg := writeSpec(t, `
 cloud "gcp" {
@@ -57,15 +46,7 @@ bucket "b" {
   name  = "check-gap-bucket"
 }
 `)
-			s, err := session.Open(context.Background(), cfg, session.Options{Operation: "plan"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			p, _, err := s.Plan(context.Background(), session.PlanOptions{SkipLint: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustPlan(t, cfg)
 			if len(p.Gaps) == 0 {
 				t.Fatal("plan has no gap")
 			}

@@ -2,13 +2,11 @@ package session_test
 
 import (
 	"bytes"
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/skyplan/skyplan/internal/cloudproxy"
-	"github.com/skyplan/skyplan/internal/session"
 	"github.com/skyplan/skyplan/planner"
 )
 
@@ -35,14 +33,7 @@ func TestUnobservedCloudIsNeverNoChanges(t *testing.T) {
 	_, proxy := cloudproxy.MotoForTest(t)
 	cfg := writeSpec(t, strings.ReplaceAll(honestSpec, "%s", "gap"))
 	proxy.AddFault(cloudproxy.Fault{Ops: []string{"ec2:DescribeInstances"}, Fraction: 1, Error: &cloudproxy.EC2InternalError})
-	s, err := session.Open(context.Background(), cfg, session.Options{Operation: "plan"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := s.Plan(context.Background(), session.PlanOptions{SkipLint: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, cfg)
 	// The compute check is the observation's first page: its failure is a
 	// gap that names the call, and never a denial.
 	if p.Complete() || len(p.Gaps) == 0 || !strings.Contains(p.Gaps[0].Reason, "failed") || !strings.Contains(p.Gaps[0].Reason, "DescribeInstances") ||
